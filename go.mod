@@ -1,0 +1,3 @@
+module opendev.org/openstack/vmmon
+
+go 1.26.8

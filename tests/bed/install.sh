@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the vmmon test bed runs: Debian packages (RabbitMQ, libvirt
+# and QEMU, Keystone, oslo.messaging) and Apache Cassandra resolved with Maven.
+# Idempotent: a second run installs nothing and takes a second.
+source "$(dirname "$0")/lib.sh"
+
+install_debs() {
+	# Keystone's package must not configure a database or start anything.
+	if ! dpkg-query -W -f='${Status}' keystone 2>/dev/null | grep -q 'install ok installed'; then
+		apt_install debconf-utils
+		debconf-set-selections <<-SEL
+			keystone keystone/configure_db boolean false
+			keystone keystone/create-admin-tenant boolean false
+			keystone keystone/register-endpoint boolean false
+		SEL
+	fi
+	apt_install rabbitmq-server \
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config \
+		qemu-system-x86 busybox-static \
+		keystone uwsgi-plugin-python3 sqlite3 \
+		python3-oslo.messaging python3-keystoneauth1
+}
+
+install_cassandra() {
+	local dest=$VMMON_BED/cassandra/lib
+	if [ -f "$dest/.complete" ] && cmp -s "$BED_SRC/cassandra/pom.xml" "$dest/.complete"; then
+		return 0
+	fi
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	log "resolving Apache Cassandra with Maven"
+	mvn -B -q -f "$BED_SRC/cassandra/pom.xml" dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$dest" >"$VMMON_BED/log/mvn.log" 2>&1 ||
+		die "mvn could not resolve Cassandra (see $VMMON_BED/log/mvn.log)"
+	cp "$BED_SRC/cassandra/pom.xml" "$dest/.complete"
+}
+
+what=${1:-all}
+case $what in
+debs) timed install-debs install_debs ;;
+cassandra) timed install-cassandra install_cassandra ;;
+all)
+	timed install-debs install_debs
+	timed install-cassandra install_cassandra
+	;;
+*) die "usage: $0 [all|debs|cassandra]" ;;
+esac

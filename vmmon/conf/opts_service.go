@@ -1,0 +1,111 @@
+package conf
+
+var (
+	groupAuthtoken   = d.Group("keystone_authtoken", "How vmmon-api validates Keystone tokens, as the vmmon service user.", ServiceFile)
+	groupPolicy      = d.Group("oslo_policy", "Access rules (oslo.policy).", ServiceFile)
+	groupHealthcheck = d.Group("healthcheck", "GET /healthcheck, with oslo.middleware's semantics.", ServiceFile)
+	groupAPI         = d.Group("api", "The /v1 REST API.", ServiceFile)
+	groupStorage     = d.Group("storage", "Where samples, instances and events are kept.", ServiceFile)
+	groupCassandra   = d.Group("cassandra", "The Apache Cassandra storage driver.", ServiceFile)
+)
+
+// Authtoken holds the [keystone_authtoken] options.
+var Authtoken = struct {
+	WWWAuthenticateURI StringOpt
+	AuthURL            StringOpt
+	AuthType           StringOpt
+	Username           StringOpt
+	Password           StringOpt
+	ProjectName        StringOpt
+	UserDomainName     StringOpt
+	ProjectDomainName  StringOpt
+	RegionName         StringOpt
+	Interface          StringOpt
+	CAFile             StringOpt
+	Insecure           BoolOpt
+	TokenCacheTime     SecondsOpt
+	MemcachedServers   ListOpt
+}{
+	WWWAuthenticateURI: d.String(groupAuthtoken, "www_authenticate_uri", "",
+		"Public Keystone URL announced to clients in WWW-Authenticate; empty means auth_url."),
+	AuthURL:           d.String(groupAuthtoken, "auth_url", "http://127.0.0.1:5000/v3", "Keystone's identity v3 URL."),
+	AuthType:          d.String(groupAuthtoken, "auth_type", "password", "How the service user authenticates.", Choices("password")),
+	Username:          d.String(groupAuthtoken, "username", "vmmon", "The vmmon service user."),
+	Password:          d.String(groupAuthtoken, "password", "", "The service user's password.", Secret()),
+	ProjectName:       d.String(groupAuthtoken, "project_name", "service", "The service user's project."),
+	UserDomainName:    d.String(groupAuthtoken, "user_domain_name", "Default", "Domain of the service user."),
+	ProjectDomainName: d.String(groupAuthtoken, "project_domain_name", "Default", "Domain of the service user's project."),
+	RegionName:        d.String(groupAuthtoken, "region_name", "", "Region used to pick endpoints from the catalog."),
+	Interface: d.String(groupAuthtoken, "interface", "internal", "Which catalog endpoints vmmon itself calls.",
+		Choices("public", "internal", "admin")),
+	CAFile:   d.String(groupAuthtoken, "cafile", "", "CA certificates for HTTPS connections to Keystone (PEM)."),
+	Insecure: d.Bool(groupAuthtoken, "insecure", false, "Do not verify Keystone's HTTPS certificate (testing only)."),
+	TokenCacheTime: d.Seconds(groupAuthtoken, "token_cache_time", 300,
+		"Seconds a validated token is trusted without asking Keystone again (never past its expiry)."),
+	MemcachedServers: d.List(groupAuthtoken, "memcached_servers", "",
+		"Accepted for compatibility with keystonemiddleware settings; vmmon caches tokens in memory."),
+}
+
+// Policy holds the [oslo_policy] options.
+var Policy = struct {
+	PolicyFile StringOpt
+}{
+	PolicyFile: d.String(groupPolicy, "policy_file", "policy.yaml",
+		"Rules overriding the defaults; a relative name is looked up beside the config files."),
+}
+
+// Healthcheck holds the [healthcheck] options.
+var Healthcheck = struct {
+	Detailed          BoolOpt
+	DisableByFilePath StringOpt
+}{
+	Detailed: d.Bool(groupHealthcheck, "detailed", false, "Show details of each check to callers (they may reveal internals)."),
+	DisableByFilePath: d.String(groupHealthcheck, "disable_by_file_path", "",
+		"While this file exists, /healthcheck answers 503 (to drain an API node)."),
+}
+
+// API holds the [api] options.
+var API = struct {
+	BindHost  StringOpt
+	BindPort  IntOpt
+	MaxPoints IntOpt
+	MaxLimit  IntOpt
+}{
+	BindHost:  d.String(groupAPI, "bind_host", "0.0.0.0", "Address vmmon-api listens on."),
+	BindPort:  d.Port(groupAPI, "bind_port", 8780, "Port vmmon-api listens on."),
+	MaxPoints: d.Int(groupAPI, "max_points", 10000, "Most points one measures request may return.", Min(1)),
+	MaxLimit:  d.Int(groupAPI, "max_limit", 1000, "Largest page size a listing returns.", Min(1)),
+}
+
+// Storage holds the [storage] options.
+var Storage = struct {
+	Driver StringOpt
+	Path   StringOpt
+}{
+	Driver: d.String(groupStorage, "driver", "cassandra", "Storage driver.", Choices("cassandra", "embedded")),
+	Path:   d.String(groupStorage, "path", "/var/lib/vmmon/store", "Directory of the embedded store."),
+}
+
+// Cassandra holds the [cassandra] options.
+var Cassandra = struct {
+	Hosts       ListOpt
+	Port        IntOpt
+	Keyspace    StringOpt
+	Replication StringOpt
+	Consistency StringOpt
+	Username    StringOpt
+	Password    StringOpt
+	Timeout     SecondsOpt
+}{
+	Hosts:    d.List(groupCassandra, "hosts", "127.0.0.1", "Contact points of the Cassandra cluster."),
+	Port:     d.Port(groupCassandra, "port", 9042, "CQL native transport port."),
+	Keyspace: d.String(groupCassandra, "keyspace", "vmmon", "Keyspace holding vmmon's tables."),
+	Replication: d.String(groupCassandra, "replication", "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+		"Replication of the keyspace, as a CQL map, used when vmmon-manage db sync creates it "+
+			"(e.g. {'class': 'NetworkTopologyStrategy', 'dc1': 3})."),
+	Consistency: d.String(groupCassandra, "consistency", "LOCAL_QUORUM", "Consistency level of reads and writes.",
+		Choices("ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL", "LOCAL_ONE")),
+	Username: d.String(groupCassandra, "username", "", "User name when Cassandra requires authentication."),
+	Password: d.String(groupCassandra, "password", "", "Password when Cassandra requires authentication.", Secret()),
+	Timeout:  d.Seconds(groupCassandra, "timeout", 10, "Seconds allowed for one query."),
+}

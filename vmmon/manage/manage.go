@@ -1,0 +1,151 @@
+// Package manage implements vmmon-manage, the operator's command for schema,
+// catalog registration and generated samples. Each subcommand adds itself to
+// the table in [Commands].
+package manage
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"opendev.org/openstack/vmmon/vmmon/conf"
+)
+
+// Command is one "vmmon-manage <group> <action>".
+type Command struct {
+	Group, Action string
+	Help          string
+	// Run executes the command with its own flag set already parsed.
+	Run   func(ctx context.Context, env *Env) error
+	Flags func(fs *flag.FlagSet, env *Env)
+}
+
+// Env is what a command works with.
+type Env struct {
+	Stdout, Stderr io.Writer
+	ConfFlags      *conf.Flags
+	Args           []string // what is left after the flags
+	OutputDir      string
+}
+
+// ErrUsage marks a command line that names no known command.
+var ErrUsage = errors.New("usage")
+
+// Commands lists every subcommand.
+var Commands = []Command{
+	{
+		Group: "config", Action: "sample",
+		Help: "write the documented configuration samples (vmmon.conf.sample, vmmon-agent.conf.sample)",
+		Flags: func(fs *flag.FlagSet, env *Env) {
+			fs.StringVar(&env.OutputDir, "output-dir", "", "write the samples into this directory instead of standard output")
+		},
+		Run: func(_ context.Context, env *Env) error { return writeConfigSamples(env) },
+	},
+	{
+		Group: "config", Action: "check",
+		Help: "load the configuration files and report the first problem",
+		Run: func(_ context.Context, env *Env) error {
+			c, err := conf.Load(env.ConfFlags.Sources())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "configuration OK (%s)\n", strings.Join(c.Files(), ", "))
+			return nil
+		},
+	},
+}
+
+func writeConfigSamples(env *Env) error {
+	for _, f := range conf.Files {
+		if env.OutputDir == "" {
+			fmt.Fprintf(env.Stdout, "# ---- %s ----\n", f.Sample)
+			if err := conf.Default.WriteSample(env.Stdout, f.File); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeFileAtomic(filepath.Join(env.OutputDir, f.Sample), func(w io.Writer) error {
+			return conf.Default.WriteSample(w, f.File)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes a file through a temporary sibling, so that readers
+// never see half of it.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("while creating %s: %w", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("while writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("while writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("while writing %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Main runs vmmon-manage with args (without the program name) and returns the
+// process exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	env := &Env{Stdout: stdout, Stderr: stderr}
+	if len(args) < 2 || strings.HasPrefix(args[0], "-") {
+		usage(stderr)
+		return 2
+	}
+	var cmd *Command
+	for i := range Commands {
+		if Commands[i].Group == args[0] && Commands[i].Action == args[1] {
+			cmd = &Commands[i]
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "vmmon-manage: unknown command %q\n", strings.Join(args[:2], " "))
+		usage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet("vmmon-manage "+cmd.Group+" "+cmd.Action, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env.ConfFlags = conf.AddFlags(fs, "/etc/vmmon/vmmon.conf")
+	if cmd.Flags != nil {
+		cmd.Flags(fs, env)
+	}
+	if err := fs.Parse(args[2:]); err != nil {
+		return 2
+	}
+	env.Args = fs.Args()
+	if err := cmd.Run(ctx, env); err != nil {
+		fmt.Fprintf(stderr, "vmmon-manage %s %s: %v\n", cmd.Group, cmd.Action, err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: vmmon-manage <group> <action> [--config-file F]... [options]")
+	var lines []string
+	for _, c := range Commands {
+		lines = append(lines, fmt.Sprintf("  %-22s %s", c.Group+" "+c.Action, c.Help))
+	}
+	sort.Strings(lines)
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
