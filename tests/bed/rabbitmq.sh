@@ -26,6 +26,7 @@ start() {
 		log "rabbitmq ready after $(($(now_ms) - t0)) ms"
 	fi
 	env_set VMMON_TRANSPORT_URL "rabbit://guest:guest@127.0.0.1:$PORT/"
+	env_set RABBITMQ_NODENAME "$RABBITMQ_NODENAME"
 }
 
 stop() {

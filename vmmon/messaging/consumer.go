@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -76,7 +77,9 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			return ctxErr(ctx, err)
 		}
 		err = c.session(ctx, conn, h)
-		conn.Close()
+		// Closing the connection (not the channel) cannot deadlock on undelivered
+		// messages; unacknowledged ones return to the queue.
+		_ = conn.CloseDeadline(time.Now().Add(5 * time.Second))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -130,7 +133,6 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 	if err != nil {
 		return err
 	}
-	defer ch.Close()
 	if err := c.declare(ch); err != nil {
 		return err
 	}
@@ -141,7 +143,7 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 	if err := ch.Qos(prefetch, 0, false); err != nil {
 		return fmt.Errorf("while setting prefetch: %w", err)
 	}
-	deliveries, err := ch.ConsumeWithContext(ctx, c.queue.Name, c.opts.ConnectionName, false, c.queue.Transient, false, false, nil)
+	deliveries, err := ch.Consume(c.queue.Name, c.opts.ConnectionName, false, c.queue.Transient, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("while subscribing to %q: %w", c.queue.Name, err)
 	}
@@ -158,10 +160,7 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 			return e
 		case d, ok := <-deliveries:
 			if !ok {
-				if e := ch.Close(); e != nil {
-					return fmt.Errorf("delivery channel closed: %w", e)
-				}
-				return errors.New("delivery channel closed")
+				return errors.New("delivery channel closed by the broker")
 			}
 			out := h(ctx, Delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Body: d.Body, Redelivered: d.Redelivered})
 			var err error
