@@ -1,0 +1,52 @@
+# vmmon — see README.rst. `make test` installs and starts the test bed (as root)
+# and runs every test; `make unit` is the fast loop that needs nothing.
+
+GO      ?= go
+BIN     := bin
+GOFLAGS ?=
+export GOFLAGS
+
+CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
+
+.PHONY: all build run test unit functional bed bed-down bench genconfig vet fmt-check clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(CMDS))
+
+## run: the all-in-one on its embedded defaults, on 127.0.0.1:8780.
+run: build
+	$(BIN)/vmmon-aio
+
+## unit: fast tests that need no service.
+unit:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
+	$(GO) test -count=1 ./...
+
+## bed: install and start RabbitMQ, Cassandra, Keystone and libvirt on loopback.
+bed:
+	tests/bed/up.sh
+
+bed-down:
+	tests/bed/down.sh
+
+## functional: tests against the real services of the bed.
+functional: bed
+	$(GO) vet -tags functional ./tests/...
+	$(GO) test -count=1 -tags functional -timeout 20m ./tests/functional/...
+
+## test: everything, on a fresh machine of this kind, as root.
+test: bed unit functional
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## genconfig: regenerate the samples in etc/vmmon/ from the option declarations.
+genconfig:
+	$(GO) run ./vmmon/cmd/vmmon-manage config sample --output-dir etc/vmmon
+
+clean:
+	rm -rf $(BIN)
