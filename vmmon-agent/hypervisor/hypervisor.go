@@ -37,16 +37,16 @@ type DomainRef struct {
 
 // Stats are one domain's statistics.
 type Stats struct {
-	UUID   string
-	Name   string
-	State  string // running, paused, shutoff, ... (see StateName)
-	Reason int
+	UUID   string `json:"uuid"`
+	Name   string `json:"name"`
+	State  string `json:"state"` // running, paused, shutoff, ... (see StateName)
+	Reason int    `json:"reason"`
 	// Values holds counters and gauges by virsh domstats name.
 	Values map[string]uint64 `json:"values"`
 	// Names holds device names: "block.0.name" = "vda", "net.0.name" = "tap0".
 	Names map[string]string `json:"names"`
 	// Groups says which groups Values holds.
-	Groups Groups
+	Groups Groups `json:"groups"`
 }
 
 // HostInfo describes the hypervisor host.
