@@ -1,0 +1,228 @@
+// Package agent is vmmon-agent's cycle: every interval it reads all domains of
+// the local hypervisor in one bulk call (per-domain calls where the driver's
+// bulk call lacks a group), names them by Nova's metadata, turns the readings
+// into metrics and publishes one batch, a heartbeat, and lifecycle events as
+// they happen. Batches and events pass through an on-disk spool, so a broker
+// outage loses nothing; every libvirt call has a timeout, so one stuck domain
+// never stalls the host's report.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"opendev.org/openstack/vmmon/vmmon-agent/domxml"
+	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
+	"opendev.org/openstack/vmmon/vmmon-agent/sampler"
+	"opendev.org/openstack/vmmon/vmmon-agent/spool"
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/version"
+)
+
+// Publisher sends an encoded message; *messaging.Publisher is one.
+type Publisher interface {
+	PublishBody(ctx context.Context, routingKey string, body []byte) error
+}
+
+// Config is what the agent needs to know.
+type Config struct {
+	Host       string
+	LibvirtURI string
+	Interval   time.Duration
+	Timeout    time.Duration // for each libvirt call
+	// Parallel bounds the per-domain fallback calls running at once.
+	Parallel int
+}
+
+// ErrTimeout marks a libvirt call that did not return in time.
+var ErrTimeout = errors.New("libvirt call timed out")
+
+// Agent collects and publishes. Create it with New.
+type Agent struct {
+	cfg    Config
+	dial   func(uri string) (hypervisor.Conn, error)
+	pub    Publisher
+	spool  *spool.Spool
+	log    *slog.Logger
+	start  time.Time // origin of the monotonic clock
+	now    func() time.Time
+	stream string
+
+	mu       sync.Mutex // guards what the event goroutine shares
+	conn     hypervisor.Conn
+	connErr  error
+	meta     map[string]*domxml.Domain
+	inflight map[string]bool // domains with a libvirt call still running
+	bulkBusy bool
+
+	seq      uint64
+	prev     map[string]*sampler.Reading
+	lastDur  time.Duration
+	timedOut int
+	domains  int
+	families []agentmsg.SamplerStatus
+	pubDown  bool
+}
+
+// New returns an agent. pub and sp may be nil (collection only, as --once).
+func New(cfg Config, dial func(string) (hypervisor.Conn, error), pub Publisher, sp *spool.Spool, log *slog.Logger) *Agent {
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Agent{
+		cfg: cfg, dial: dial, pub: pub, spool: sp, log: log,
+		start: time.Now(), now: time.Now, stream: messaging.NewUUID(),
+		meta: map[string]*domxml.Domain{}, inflight: map[string]bool{}, prev: map[string]*sampler.Reading{},
+	}
+}
+
+// mono is the agent's monotonic clock (Go's time.Since uses the monotonic reading).
+func (a *Agent) mono() time.Duration { return time.Since(a.start) }
+
+// within runs fn with the agent's timeout. A call that times out keeps
+// running in the background; its result is dropped.
+func within[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-t.C:
+		var zero T
+		return zero, ErrTimeout
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// connection returns a live libvirt connection, dialling when needed.
+func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
+	a.mu.Lock()
+	c := a.conn
+	a.mu.Unlock()
+	if c != nil && c.Alive() {
+		return c, nil
+	}
+	if c != nil {
+		go c.Close() // may block on a dead daemon
+		a.log.Warn("libvirt connection lost; reconnecting", "uri", a.cfg.LibvirtURI)
+	}
+	nc, err := within(ctx, a.cfg.Timeout, func() (hypervisor.Conn, error) { return a.dial(a.cfg.LibvirtURI) })
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.conn, a.connErr = nil, err
+		return nil, err
+	}
+	a.conn, a.connErr = nc, nil
+	a.meta = map[string]*domxml.Domain{} // the daemon may have changed while we were away
+	return nc, nil
+}
+
+// Collect runs one cycle and returns its batch (not yet published).
+func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
+	t0 := time.Now()
+	conn, err := a.connection(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to libvirt at %s: %w", a.cfg.LibvirtURI, err)
+	}
+	refs, err := within(ctx, a.cfg.Timeout, conn.ListDomains)
+	if err != nil {
+		return nil, fmt.Errorf("listing domains: %w", err)
+	}
+	a.refreshMeta(ctx, conn, refs)
+	bulk := a.bulk(ctx, conn)
+
+	var (
+		wg        sync.WaitGroup
+		sem       = make(chan struct{}, a.cfg.Parallel)
+		resMu     sync.Mutex
+		instances = make([]agentmsg.Instance, 0, len(refs))
+		current   = map[string]*sampler.Reading{}
+		timedOut  int
+		famStat   = map[string]*agentmsg.SamplerStatus{}
+	)
+	for _, f := range sampler.Families {
+		famStat[f.Name()] = &agentmsg.SamplerStatus{Name: f.Name()}
+	}
+	for _, ref := range refs {
+		ref := ref
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			inst, reading, ok := a.instance(ctx, conn, ref, bulk)
+			if !ok {
+				return
+			}
+			resMu.Lock()
+			defer resMu.Unlock()
+			if inst.TimedOut {
+				timedOut++
+			}
+			if reading != nil {
+				current[inst.UUID] = reading
+			}
+			instances = append(instances, inst)
+		}()
+	}
+	wg.Wait()
+	// Turn readings into metrics, family by family, timing each.
+	for i := range instances {
+		inst := &instances[i]
+		cur := current[inst.UUID]
+		if cur == nil {
+			continue
+		}
+		prev := a.prev[inst.UUID]
+		for _, f := range sampler.Families {
+			ft := time.Now()
+			inst.Metrics = f.Sample(cur, prev, inst.Metrics)
+			famStat[f.Name()].DurationMS += ms(time.Since(ft))
+		}
+	}
+	// A domain timed out this cycle keeps its older reading for the next rate.
+	for uuid, r := range a.prev {
+		if _, ok := current[uuid]; !ok && a.isInflight(uuid) {
+			current[uuid] = r
+		}
+	}
+	a.prev = current
+	sort.Slice(instances, func(i, j int) bool { return instances[i].UUID < instances[j].UUID })
+
+	a.seq++
+	dur := time.Since(t0)
+	a.lastDur, a.timedOut, a.domains = dur, timedOut, len(instances)
+	a.families = a.families[:0]
+	for _, f := range sampler.Families {
+		a.families = append(a.families, *famStat[f.Name()])
+	}
+	return &agentmsg.Batch{
+		Host: a.cfg.Host, Stream: a.stream, Seq: a.seq, AgentVersion: version.Version,
+		Time: a.now().UTC(), Interval: a.cfg.Interval.Seconds(), DurationMS: ms(dur), Instances: instances,
+	}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

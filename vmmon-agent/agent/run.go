@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/version"
+)
+
+// Run collects and publishes every interval until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	events := make(chan hypervisor.Event, 256)
+	var (
+		stopEvents context.CancelFunc
+		eventsConn hypervisor.Conn
+	)
+	defer func() {
+		if stopEvents != nil {
+			stopEvents()
+		}
+	}()
+	tick := time.NewTicker(a.cfg.Interval)
+	defer tick.Stop()
+	for {
+		batch, err := a.Collect(ctx)
+		if err != nil {
+			a.log.Error("collection failed", "error", err)
+		} else if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, batch); err != nil {
+			a.log.Error("spooling a batch failed", "seq", batch.Seq, "error", err)
+		}
+		// (Re)start the lifecycle event listener on the current connection.
+		a.mu.Lock()
+		conn := a.conn
+		a.mu.Unlock()
+		if conn != nil && conn != eventsConn {
+			if stopEvents != nil {
+				stopEvents()
+			}
+			ectx, cancel := context.WithCancel(ctx)
+			stopEvents, eventsConn = cancel, conn
+			go func() {
+				if err := conn.Events(ectx, events); err != nil && ectx.Err() == nil {
+					a.log.Warn("libvirt lifecycle events stopped", "error", err)
+				}
+			}()
+		}
+		a.heartbeat(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case ev := <-events:
+				a.event(ctx, ev)
+				continue
+			case <-tick.C:
+			}
+			break
+		}
+	}
+}
+
+func (a *Agent) event(ctx context.Context, ev hypervisor.Event) {
+	a.forget(ev.UUID)
+	a.log.Info("domain lifecycle event", "uuid", ev.UUID, "domain", ev.Name, "event", ev.Event, "detail", ev.Detail)
+	e := agentmsg.Event{Host: a.cfg.Host, UUID: ev.UUID, Name: ev.Name, Event: ev.Event, Detail: ev.Detail, Time: ev.Time}
+	if err := a.send(ctx, agentmsg.KindEvents, agentmsg.EventLifecycle, agentmsg.ObjectEvent, e); err != nil {
+		a.log.Error("spooling an event failed", "uuid", ev.UUID, "error", err)
+	}
+}
+
+// encode wraps a payload in the oslo envelope.
+func (a *Agent) encode(eventType, object string, data any) ([]byte, error) {
+	payload, err := agentmsg.Wrap(object, data)
+	if err != nil {
+		return nil, err
+	}
+	m := &messaging.Message{
+		MessageID: messaging.NewUUID(), PublisherID: agentmsg.PublisherID(a.cfg.Host), EventType: eventType,
+		Priority: messaging.PriorityInfo, Timestamp: a.now().UTC(), Payload: payload, Context: map[string]any{},
+	}
+	return messaging.Encode(m)
+}
+
+// send spools a message and drains the spool to the broker, in order. A broker
+// that is down leaves the message in the spool for the next attempt.
+func (a *Agent) send(ctx context.Context, kind, eventType, object string, data any) error {
+	body, err := a.encode(eventType, object, data)
+	if err != nil {
+		return err
+	}
+	if a.spool == nil || a.pub == nil {
+		return nil
+	}
+	if err := a.spool.Append(agentmsg.RoutingKey(kind, a.cfg.Host), body); err != nil {
+		return err
+	}
+	a.drain(ctx)
+	return nil
+}
+
+func (a *Agent) drain(ctx context.Context) {
+	n, err := a.spool.Drain(ctx, a.pub.PublishBody)
+	left, _, dropped := a.spool.Stats()
+	switch {
+	case err != nil && !a.pubDown:
+		a.pubDown = true
+		a.log.Warn("broker unreachable; spooling", "error", err, "spooled", left)
+	case err == nil && a.pubDown:
+		a.pubDown = false
+		a.log.Info("broker reachable again; spool drained", "sent", n, "dropped", dropped)
+	}
+}
+
+// Heartbeat returns the agent's current heartbeat.
+func (a *Agent) Heartbeat(ctx context.Context) agentmsg.Heartbeat {
+	a.mu.Lock()
+	conn, connErr := a.conn, a.connErr
+	a.mu.Unlock()
+	hb := agentmsg.Heartbeat{
+		Host: a.cfg.Host, Stream: a.stream, AgentVersion: version.Version, Time: a.now().UTC(),
+		Interval: a.cfg.Interval.Seconds(), LibvirtURI: a.cfg.LibvirtURI, Domains: a.domains,
+		LastSeq: a.seq, LastDurationMS: ms(a.lastDur), TimedOut: a.timedOut,
+		Samplers: append([]agentmsg.SamplerStatus(nil), a.families...),
+	}
+	if a.spool != nil {
+		hb.SpoolMessages, hb.SpoolBytes, hb.SpoolDropped = a.spool.Stats()
+	}
+	if conn != nil && conn.Alive() {
+		if h, err := within(ctx, a.cfg.Timeout, conn.Host); err == nil {
+			hb.LibvirtConnected = true
+			hb.LibvirtVersion, hb.HypervisorType, hb.HypervisorVersion = h.LibvirtVersion, h.HypervisorType, h.HypervisorVersion
+			hb.HostCPUs, hb.HostMemoryMB, hb.HostFreeMemoryMB = h.CPUs, h.MemoryKiB/1024, h.FreeMemoryKiB/1024
+		} else {
+			hb.LibvirtError = err.Error()
+		}
+	} else if connErr != nil {
+		hb.LibvirtError = connErr.Error()
+	}
+	return hb
+}
+
+// heartbeat publishes the heartbeat directly: a stale one is worth nothing, so
+// it is never spooled.
+func (a *Agent) heartbeat(ctx context.Context) {
+	if a.pub == nil {
+		return
+	}
+	body, err := a.encode(agentmsg.EventHeartbeat, agentmsg.ObjectHeartbeat, a.Heartbeat(ctx))
+	if err == nil {
+		err = a.pub.PublishBody(ctx, agentmsg.RoutingKey(agentmsg.KindHeartbeat, a.cfg.Host), body)
+	}
+	if err != nil {
+		a.log.Debug("heartbeat not published", "error", err)
+	}
+}

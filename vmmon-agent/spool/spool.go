@@ -1,0 +1,166 @@
+// Package spool is vmmon-agent's bounded on-disk queue of messages waiting for
+// the broker. Each message is one file, named by a sequence number, written
+// through a temporary file and fsync so that a crash leaves whole messages
+// only; Drain sends them in order. When the spool would exceed its size, the
+// oldest messages are dropped and counted.
+package spool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+const suffix = ".msg"
+
+type entry struct {
+	seq  uint64
+	size int64
+}
+
+// Spool is safe for concurrent use.
+type Spool struct {
+	dir      string
+	maxBytes int64
+
+	mu      sync.Mutex
+	entries []entry // oldest first
+	bytes   int64
+	next    uint64
+	dropped uint64
+}
+
+// Open opens (creating it if needed) the spool in dir, keeping at most
+// maxBytes of messages; messages left by an earlier run are kept.
+func Open(dir string, maxBytes int64) (*Spool, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("spool: creating %s: %w", dir, err)
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: reading %s: %w", dir, err)
+	}
+	s := &Spool{dir: dir, maxBytes: maxBytes, next: 1}
+	for _, f := range files {
+		name := f.Name()
+		if strings.HasPrefix(name, ".tmp") {
+			_ = os.Remove(filepath.Join(dir, name)) // a write interrupted by a crash
+			continue
+		}
+		seq, err := strconv.ParseUint(strings.TrimSuffix(name, suffix), 10, 64)
+		if err != nil || !strings.HasSuffix(name, suffix) {
+			continue
+		}
+		info, err := f.Info()
+		if err != nil {
+			continue
+		}
+		s.entries = append(s.entries, entry{seq, info.Size()})
+		s.bytes += info.Size()
+		if seq >= s.next {
+			s.next = seq + 1
+		}
+	}
+	sort.Slice(s.entries, func(i, j int) bool { return s.entries[i].seq < s.entries[j].seq })
+	return s, nil
+}
+
+func (s *Spool) path(seq uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
+}
+
+// Append stores a message for routingKey.
+func (s *Spool) Append(routingKey string, body []byte) error {
+	if strings.ContainsAny(routingKey, "\n") {
+		return errors.New("spool: routing key with a newline")
+	}
+	data := append([]byte(routingKey+"\n"), body...)
+	size := int64(len(data))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maxBytes > 0 && size > s.maxBytes {
+		s.dropped++
+		return fmt.Errorf("spool: a message of %d bytes exceeds spool_max_bytes (%d)", size, s.maxBytes)
+	}
+	for s.maxBytes > 0 && s.bytes+size > s.maxBytes && len(s.entries) > 0 {
+		old := s.entries[0]
+		if err := os.Remove(s.path(old.seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("spool: dropping the oldest message: %w", err)
+		}
+		s.entries = s.entries[1:]
+		s.bytes -= old.size
+		s.dropped++
+	}
+	seq := s.next
+	tmp, err := os.CreateTemp(s.dir, ".tmp")
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("spool: writing message: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), s.path(seq)); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("spool: %w", err)
+	}
+	s.next++
+	s.entries = append(s.entries, entry{seq, size})
+	s.bytes += size
+	return nil
+}
+
+// Drain sends the stored messages in order through send, removing each once
+// send succeeded; it stops at the first failure and returns how many it sent.
+func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, routingKey string, body []byte) error) (int, error) {
+	sent := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
+		s.mu.Lock()
+		if len(s.entries) == 0 {
+			s.mu.Unlock()
+			return sent, nil
+		}
+		e := s.entries[0]
+		s.mu.Unlock()
+		data, err := os.ReadFile(s.path(e.seq))
+		if err != nil {
+			return sent, fmt.Errorf("spool: %w", err)
+		}
+		key, body, ok := bytes.Cut(data, []byte("\n"))
+		if ok {
+			if err := send(ctx, string(key), body); err != nil {
+				return sent, err
+			}
+		}
+		s.mu.Lock()
+		// Append may have dropped it meanwhile; remove only what is still first.
+		if len(s.entries) > 0 && s.entries[0].seq == e.seq {
+			_ = os.Remove(s.path(e.seq))
+			s.entries = s.entries[1:]
+			s.bytes -= e.size
+		}
+		s.mu.Unlock()
+		sent++
+	}
+}
+
+// Stats returns the number of messages waiting, their bytes, and how many
+// were dropped since Open.
+func (s *Spool) Stats() (messages int, bytes int64, dropped uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries), s.bytes, s.dropped
+}

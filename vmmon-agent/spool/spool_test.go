@@ -1,0 +1,114 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+type sink struct {
+	got  []string
+	fail int // fail after this many successes (-1 never)
+}
+
+func (k *sink) send(_ context.Context, key string, body []byte) error {
+	if k.fail == 0 {
+		return errors.New("broker down")
+	}
+	k.fail--
+	k.got = append(k.got, key+"="+string(body))
+	return nil
+}
+
+func TestOrderAndResumeAfterFailure(t *testing.T) {
+	s, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if err := s.Append("samples.h", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := &sink{fail: 2}
+	n, err := s.Drain(context.Background(), k.send)
+	if n != 2 || err == nil {
+		t.Fatalf("drain = %d, %v; want 2 and the failure", n, err)
+	}
+	if m, _, _ := s.Stats(); m != 3 {
+		t.Fatalf("%d left; want 3", m)
+	}
+	k.fail = -1
+	if n, err := s.Drain(context.Background(), k.send); n != 3 || err != nil {
+		t.Fatalf("second drain = %d, %v", n, err)
+	}
+	want := []string{"samples.h=1", "samples.h=2", "samples.h=3", "samples.h=4", "samples.h=5"}
+	if !reflect.DeepEqual(k.got, want) {
+		t.Errorf("sent %v; want %v", k.got, want)
+	}
+	if m, b, _ := s.Stats(); m != 0 || b != 0 {
+		t.Errorf("after drain: %d messages, %d bytes", m, b)
+	}
+}
+
+func TestBoundDropsOldest(t *testing.T) {
+	s, err := Open(t.TempDir(), int64(3*len("k\n0123456789")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := s.Append("k", []byte(fmt.Sprintf("%010d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _, dropped := s.Stats()
+	if m != 3 || dropped != 2 {
+		t.Fatalf("%d kept, %d dropped; want 3 and 2", m, dropped)
+	}
+	k := &sink{fail: -1}
+	if _, err := s.Drain(context.Background(), k.send); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"k=0000000002", "k=0000000003", "k=0000000004"}; !reflect.DeepEqual(k.got, want) {
+		t.Errorf("kept %v; want the newest %v", k.got, want)
+	}
+	if err := s.Append("k", make([]byte, 100)); err == nil {
+		t.Error("a message larger than the whole spool was accepted")
+	}
+}
+
+// Messages survive a restart of the agent, in order, and a half-written file
+// left by a crash is discarded.
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, 0)
+	for i := 0; i < 3; i++ {
+		if err := s.Append("k", []byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".tmp12345"), []byte("k\nhalf"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Append("k", []byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{fail: -1}
+	if _, err := s2.Drain(context.Background(), k.send); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"k=a", "k=b", "k=c", "k=d"}; !reflect.DeepEqual(k.got, want) {
+		t.Errorf("after reopen sent %v; want %v", k.got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".tmp12345")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("temporary file of a crashed write left behind")
+	}
+}
