@@ -102,6 +102,12 @@ func (f *fakeConn) DomainStats(uuid string, groups hypervisor.Groups, _, _ []str
 	return f.stats(uuid, groups), nil
 }
 
+func (f *fakeConn) counts() (perDomain, xmlReads int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.perDomain, f.xmlReads
+}
+
 func (f *fakeConn) Host() (hypervisor.HostInfo, error) {
 	return hypervisor.HostInfo{CPUs: 2, MemoryKiB: 4 << 20, LibvirtVersion: "9.0.0", HypervisorType: "FAKE"}, nil
 }
@@ -152,9 +158,9 @@ func TestHangingDomainDoesNotStallTheHost(t *testing.T) {
 		t.Errorf("cycle took %v with one domain hung", d)
 	}
 	// The next cycle does not pile another call onto the stuck domain.
-	before := f.perDomain
+	before, _ := f.counts()
 	b2, _ := a.Collect(context.Background())
-	if f.perDomain != before {
+	if after, _ := f.counts(); after != before {
 		t.Errorf("a second call was started on the stuck domain")
 	}
 	if a.Heartbeat(context.Background()).TimedOut != 1 || b2.Seq != 2 {
@@ -185,8 +191,8 @@ func TestFallbackMetadataCacheAndRates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.perDomain != 4 {
-		t.Errorf("%d per-domain reads; want 4", f.perDomain)
+	if n, _ := f.counts(); n != 4 {
+		t.Errorf("%d per-domain reads; want 4", n)
 	}
 	if _, ok := metric(b1.Instances[0], "cpu_util"); ok {
 		t.Error("a rate in the first cycle")
@@ -196,8 +202,8 @@ func TestFallbackMetadataCacheAndRates(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	b2, _ := a.Collect(context.Background())
-	if f.xmlReads != 4 {
-		t.Errorf("%d XML reads over two cycles; want 4", f.xmlReads)
+	if _, n := f.counts(); n != 4 {
+		t.Errorf("%d XML reads over two cycles; want 4", n)
 	}
 	util, ok := metric(b2.Instances[0], "cpu_util")
 	// 1e9 ns of CPU per cycle over 2 vCPUs in ~50 ms is far over 100%: just
@@ -208,8 +214,8 @@ func TestFallbackMetadataCacheAndRates(t *testing.T) {
 	// A lifecycle event makes the metadata be read again.
 	a.forget(f.refs[0].UUID)
 	_, _ = a.Collect(context.Background())
-	if f.xmlReads != 5 {
-		t.Errorf("%d XML reads after an event; want 5", f.xmlReads)
+	if _, n := f.counts(); n != 5 {
+		t.Errorf("%d XML reads after an event; want 5", n)
 	}
 }
 
