@@ -41,8 +41,10 @@ functional: bed
 ## test: everything, on a fresh machine of this kind, as root.
 test: bed unit functional
 
-bench:
+## bench: unit benchmarks, then those that need the bed (see doc/benchmarks.rst).
+bench: bed
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -tags functional -run '^$$' -bench . -benchtime 3s ./tests/functional/...
 
 ## genconfig: regenerate the samples in etc/vmmon/ from the option declarations.
 genconfig:

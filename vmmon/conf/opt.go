@@ -62,6 +62,9 @@ type Opt struct {
 	Deprecated []Name
 	// Validate, when set, checks a string value beyond its kind (e.g. a URL).
 	Validate func(string) error
+	// Files, when not zero, narrows the samples the option appears in to
+	// fewer than its group's.
+	Files File
 }
 
 // Key is the option's canonical name.
@@ -188,6 +191,10 @@ func DeprecatedName(group, name string) OptFunc {
 // SampleDefault shows s in the sample instead of the real default, for defaults
 // computed at run time (such as the host name).
 func SampleDefault(s string) OptFunc { return func(o *Opt) { o.Sample = s } }
+
+// OnlyIn shows the option only in the samples of files (it is still accepted
+// everywhere its group is).
+func OnlyIn(files File) OptFunc { return func(o *Opt) { o.Files = files } }
 
 // Validator adds a check of a string value beyond its kind.
 func Validator(f func(string) error) OptFunc { return func(o *Opt) { o.Validate = f } }

@@ -27,7 +27,7 @@ var Common = struct {
 	LogFile: d.String(groupDefault, "log_file", "", "Write the log to this file instead of standard error."),
 	AuthStrategy: d.String(groupDefault, "auth_strategy", "keystone",
 		"How API requests are authenticated. noauth trusts every caller as an admin and is refused "+
-			"unless the API is bound to a loopback address.", Choices("keystone", "noauth")),
+			"unless the API is bound to a loopback address.", Choices("keystone", "noauth"), OnlyIn(ServiceFile)),
 	Exchange: d.String(groupDefault, "control_exchange", "vmmon",
 		"The topic exchange on which agents publish samples, heartbeats and events."),
 }

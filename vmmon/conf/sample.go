@@ -25,6 +25,9 @@ func (r *Registry) WriteSample(w io.Writer, file File) error {
 			wrapComment(&b, g.Help)
 		}
 		for _, o := range g.opts {
+			if o.Files != 0 && o.Files&file == 0 {
+				continue
+			}
 			b.WriteString("\n")
 			writeOpt(&b, o)
 		}
