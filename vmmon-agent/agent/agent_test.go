@@ -111,9 +111,12 @@ func (f *fakeConn) counts() (perDomain, xmlReads int) {
 func (f *fakeConn) Host() (hypervisor.HostInfo, error) {
 	return hypervisor.HostInfo{CPUs: 2, MemoryKiB: 4 << 20, LibvirtVersion: "9.0.0", HypervisorType: "FAKE"}, nil
 }
-func (f *fakeConn) Events(ctx context.Context, _ chan<- hypervisor.Event) error { <-ctx.Done(); return nil }
-func (f *fakeConn) Alive() bool                                                 { f.mu.Lock(); defer f.mu.Unlock(); return !f.dead }
-func (f *fakeConn) Close() error                                                { return nil }
+func (f *fakeConn) Events(ctx context.Context, _ chan<- hypervisor.Event) error {
+	<-ctx.Done()
+	return nil
+}
+func (f *fakeConn) Alive() bool  { f.mu.Lock(); defer f.mu.Unlock(); return !f.dead }
+func (f *fakeConn) Close() error { return nil }
 
 func newAgent(f *fakeConn, pub Publisher, sp *spool.Spool) *Agent {
 	return New(Config{Host: "h1", LibvirtURI: "fake://", Interval: time.Second, Timeout: 200 * time.Millisecond},
