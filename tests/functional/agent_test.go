@@ -222,7 +222,7 @@ func TestAgentQEMUGuest(t *testing.T) {
 		t.Fatal("no heartbeat")
 	}
 	hb := hbs[len(hbs)-1]
-	if !hb.LibvirtConnected || hb.LibvirtVersion == "" || hb.HypervisorType != "QEMU" || hb.HostCPUs < 1 || hb.Domains < 1 || len(hb.Samplers) != 4 {
+	if !hb.LibvirtConnected || hb.LibvirtVersion == "" || hb.HypervisorType != "QEMU" || hb.HostCPUs < 1 || hb.Domains < 1 || len(hb.Samplers) != 8 {
 		t.Errorf("heartbeat %+v", hb)
 	}
 }

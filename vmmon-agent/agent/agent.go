@@ -68,6 +68,45 @@ type Agent struct {
 	domains  int
 	families []agentmsg.SamplerStatus
 	pubDown  bool
+	stages   *stages // of the cycle running
+}
+
+// stages times the steps of a cycle; steps run concurrently.
+type stages struct {
+	mu    sync.Mutex
+	order []string
+	by    map[string]*agentmsg.SamplerStatus
+}
+
+func newStages(names ...string) *stages {
+	s := &stages{by: map[string]*agentmsg.SamplerStatus{}}
+	for _, n := range names {
+		s.order = append(s.order, n)
+		s.by[n] = &agentmsg.SamplerStatus{Name: n}
+	}
+	return s
+}
+
+// add records one call of stage name that started at t0 and ended with err.
+func (s *stages) add(name string, t0 time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.by[name]
+	st.Calls++
+	st.DurationMS += ms(time.Since(t0))
+	if err != nil {
+		st.Errors++
+	}
+}
+
+func (s *stages) list() []agentmsg.SamplerStatus {
+	out := make([]agentmsg.SamplerStatus, 0, len(s.order))
+	for _, n := range s.order {
+		st := *s.by[n]
+		st.DurationMS = float64(int64(st.DurationMS*1000)) / 1000
+		out = append(out, st)
+	}
+	return out
 }
 
 // New returns an agent. pub and sp may be nil (collection only, as --once).
@@ -144,11 +183,18 @@ func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
 // Collect runs one cycle and returns its batch (not yet published).
 func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 	t0 := time.Now()
+	names := []string{"libvirt.list", "libvirt.xml", "libvirt.bulk", "libvirt.domain"}
+	for _, f := range sampler.Families {
+		names = append(names, f.Name())
+	}
+	a.stages = newStages(names...)
 	conn, err := a.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to libvirt at %s: %w", a.cfg.LibvirtURI, err)
 	}
+	lt := time.Now()
 	refs, err := within(ctx, a.cfg.Timeout, conn.ListDomains)
+	a.stages.add("libvirt.list", lt, err)
 	if err != nil {
 		return nil, fmt.Errorf("listing domains: %w", err)
 	}
@@ -162,11 +208,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		instances = make([]agentmsg.Instance, 0, len(refs))
 		current   = map[string]*sampler.Reading{}
 		timedOut  int
-		famStat   = map[string]*agentmsg.SamplerStatus{}
 	)
-	for _, f := range sampler.Families {
-		famStat[f.Name()] = &agentmsg.SamplerStatus{Name: f.Name()}
-	}
 	for _, ref := range refs {
 		ref := ref
 		wg.Add(1)
@@ -200,7 +242,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		for _, f := range sampler.Families {
 			ft := time.Now()
 			inst.Metrics = f.Sample(cur, prev, inst.Metrics)
-			famStat[f.Name()].DurationMS += ms(time.Since(ft))
+			a.stages.add(f.Name(), ft, nil)
 		}
 	}
 	// A domain timed out this cycle keeps its older reading for the next rate.
@@ -215,10 +257,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 	a.seq++
 	dur := time.Since(t0)
 	a.lastDur, a.timedOut, a.domains = dur, timedOut, len(instances)
-	a.families = a.families[:0]
-	for _, f := range sampler.Families {
-		a.families = append(a.families, *famStat[f.Name()])
-	}
+	a.families = a.stages.list()
 	return &agentmsg.Batch{
 		Host: a.cfg.Host, Stream: a.stream, Seq: a.seq, AgentVersion: version.Version,
 		Time: a.now().UTC(), Interval: a.cfg.Interval.Seconds(), DurationMS: ms(dur), Instances: instances,

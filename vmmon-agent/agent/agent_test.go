@@ -166,6 +166,15 @@ func TestHangingDomainDoesNotStallTheHost(t *testing.T) {
 	if after, _ := f.counts(); after != before {
 		t.Errorf("a second call was started on the stuck domain")
 	}
+	stagesOK := false
+	for _, st := range a.Heartbeat(context.Background()).Samplers {
+		if st.Name == "libvirt.domain" && st.Errors == 1 && st.Calls == 1 {
+			stagesOK = true
+		}
+	}
+	if !stagesOK {
+		t.Errorf("heartbeat stages %+v; want libvirt.domain with the stuck domain as its one failed call", a.Heartbeat(context.Background()).Samplers)
+	}
 	if a.Heartbeat(context.Background()).TimedOut != 1 || b2.Seq != 2 {
 		t.Errorf("heartbeat timed out = %d, seq %d", a.Heartbeat(context.Background()).TimedOut, b2.Seq)
 	}

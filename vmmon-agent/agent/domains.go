@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"time"
 
 	"opendev.org/openstack/vmmon/vmmon-agent/domxml"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
@@ -58,7 +59,9 @@ func (a *Agent) refreshMeta(ctx context.Context, conn hypervisor.Conn, refs []hy
 	}
 	a.mu.Unlock()
 	for _, uuid := range missing {
+		t0 := time.Now()
 		doc, err := call(ctx, a, uuid, func() (string, error) { return conn.DomainXML(uuid) })
+		a.stages.add("libvirt.xml", t0, err)
 		if err != nil {
 			if !errors.Is(err, hypervisor.ErrNoDomain) {
 				a.log.Warn("reading domain XML", "uuid", uuid, "error", err)
@@ -93,6 +96,7 @@ func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) map[string]hyper
 	}
 	a.bulkBusy = true
 	a.mu.Unlock()
+	t0 := time.Now()
 	stats, err := within(ctx, a.cfg.Timeout, func() ([]hypervisor.Stats, error) {
 		defer func() {
 			a.mu.Lock()
@@ -101,6 +105,7 @@ func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) map[string]hyper
 		}()
 		return conn.BulkStats(hypervisor.AllGroups, false)
 	})
+	a.stages.add("libvirt.bulk", t0, err)
 	if err != nil {
 		a.log.Warn("bulk statistics failed; reading domains one by one", "error", err)
 		return nil
@@ -140,9 +145,11 @@ func (a *Agent) instance(ctx context.Context, conn hypervisor.Conn, ref hypervis
 		if d != nil {
 			disks, nics = d.Disks, d.NICs
 		}
+		t0 := time.Now()
 		fs, err := call(ctx, a, ref.UUID, func() (hypervisor.Stats, error) {
 			return conn.DomainStats(ref.UUID, statGroups&^s.Groups, disks, nics)
 		})
+		a.stages.add("libvirt.domain", t0, err)
 		switch {
 		case errors.Is(err, hypervisor.ErrNoDomain):
 			return inst, nil, false

@@ -163,10 +163,13 @@ type Batch struct {
 	Instances    []Instance `json:"instances"`
 }
 
-// SamplerStatus is one sampler family's timing and outcome in the last cycle.
+// SamplerStatus is the timing and outcome of one stage of the last cycle: the
+// libvirt calls (libvirt.list, libvirt.xml, libvirt.bulk, libvirt.domain) and
+// the metric families (cpu, memory, block, net).
 type SamplerStatus struct {
 	Name       string  `json:"name"`
-	DurationMS float64 `json:"duration_ms"`
+	DurationMS float64 `json:"duration_ms"` // summed over calls
+	Calls      int     `json:"calls"`
 	Errors     int     `json:"errors"`
 }
 
