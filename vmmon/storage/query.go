@@ -1,0 +1,159 @@
+package storage
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Validate checks a measures query and returns the stored resolution it reads
+// (Raw, Minute or Hour).
+func (q *MeasureQuery) Validate() (time.Duration, error) {
+	if q.Metric == "" {
+		return 0, invalid("metric", "a metric name is required")
+	}
+	if q.Start.IsZero() || q.End.IsZero() {
+		return 0, invalid("start", "start and end are required")
+	}
+	if !q.End.After(q.Start) {
+		return 0, invalid("end", "end (%s) must be after start (%s)", q.End.UTC().Format(time.RFC3339), q.Start.UTC().Format(time.RFC3339))
+	}
+	if q.Aggregation == "" {
+		q.Aggregation = "mean"
+	}
+	ok := false
+	for _, a := range Aggregations {
+		ok = ok || a == q.Aggregation
+	}
+	if !ok {
+		return 0, invalid("aggregation", "%q is not one of mean, min, max, last, sum, count", q.Aggregation)
+	}
+	var base time.Duration
+	switch {
+	case q.Granularity == Raw:
+		base = Raw
+	case q.Granularity < 0:
+		return 0, invalid("granularity", "must be positive")
+	case q.Granularity%Hour == 0:
+		base = Hour
+	case q.Granularity%Minute == 0:
+		base = Minute
+	default:
+		return 0, invalid("granularity", "%v is not supported: use raw (0), or a multiple of 60 seconds", q.Granularity)
+	}
+	if q.MaxPoints > 0 {
+		span := q.End.Sub(q.Start)
+		var n float64
+		if base == Raw {
+			// Agents sample every 10 s at the most often.
+			n = math.Ceil(span.Seconds() / 10)
+		} else {
+			n = math.Ceil(float64(span) / float64(q.Granularity))
+		}
+		if n > float64(q.MaxPoints) {
+			return 0, invalid("granularity", "the range would return up to %.0f points, more than the limit of %d: "+
+				"narrow the range or choose a coarser granularity", n, q.MaxPoints)
+		}
+	}
+	return base, nil
+}
+
+// Agg is a rollup of points: enough to answer every aggregation.
+type Agg struct {
+	Min, Max, Sum float64
+	Count         int64
+	Last          float64
+	LastTime      time.Time
+}
+
+// Add folds a point into the rollup.
+func (a *Agg) Add(t time.Time, v float64) {
+	if a.Count == 0 || v < a.Min {
+		a.Min = v
+	}
+	if a.Count == 0 || v > a.Max {
+		a.Max = v
+	}
+	a.Sum += v
+	a.Count++
+	if !t.Before(a.LastTime) {
+		a.Last, a.LastTime = v, t
+	}
+}
+
+// Merge folds another rollup into this one.
+func (a *Agg) Merge(b Agg) {
+	if b.Count == 0 {
+		return
+	}
+	if a.Count == 0 || b.Min < a.Min {
+		a.Min = b.Min
+	}
+	if a.Count == 0 || b.Max > a.Max {
+		a.Max = b.Max
+	}
+	a.Sum += b.Sum
+	a.Count += b.Count
+	if !b.LastTime.Before(a.LastTime) {
+		a.Last, a.LastTime = b.Last, b.LastTime
+	}
+}
+
+// Value returns the aggregation asked for.
+func (a Agg) Value(aggregation string) float64 {
+	switch aggregation {
+	case "min":
+		return a.Min
+	case "max":
+		return a.Max
+	case "sum":
+		return a.Sum
+	case "count":
+		return float64(a.Count)
+	case "last":
+		return a.Last
+	default:
+		return a.Sum / float64(a.Count)
+	}
+}
+
+// Bucket is a rollup at the start of its interval.
+type Bucket struct {
+	Time time.Time
+	Agg  Agg
+}
+
+// Regroup re-aggregates stored buckets (sorted by time) into buckets of
+// granularity g and returns the points of the aggregation asked for, between
+// start (inclusive) and end (exclusive).
+func Regroup(buckets []Bucket, g time.Duration, aggregation string, start, end time.Time) []Point {
+	var (
+		out  []Point
+		cur  Agg
+		curT time.Time
+		have bool
+	)
+	flush := func() {
+		if have && cur.Count > 0 {
+			out = append(out, Point{Time: curT, Value: cur.Value(aggregation)})
+		}
+	}
+	for _, b := range buckets {
+		if b.Time.Before(start.Truncate(g)) || !b.Time.Before(end) {
+			continue
+		}
+		t := b.Time.Truncate(g)
+		if !have || !t.Equal(curT) {
+			flush()
+			cur, curT, have = Agg{}, t, true
+		}
+		cur.Merge(b.Agg)
+	}
+	flush()
+	return out
+}
+
+// SortSeries orders series by device.
+func SortSeries(s []Series) {
+	sort.Slice(s, func(i, j int) bool { return s[i].Device < s[j].Device })
+}
