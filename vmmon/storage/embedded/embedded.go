@@ -115,7 +115,7 @@ func keyTime(k []byte) time.Time {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(k[len(k)-8:]))).UTC()
 }
 
-func f64(v float64) []byte { return binary.BigEndian.AppendUint64(nil, math.Float64bits(v)) }
+func f64(v float64) []byte    { return binary.BigEndian.AppendUint64(nil, math.Float64bits(v)) }
 func getF64(b []byte) float64 { return math.Float64frombits(binary.BigEndian.Uint64(b)) }
 
 type bucketKey struct {
