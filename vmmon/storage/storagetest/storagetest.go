@@ -15,7 +15,8 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
-// Opener returns a fresh, empty store for one test.
+// Opener returns a store for one test. Tests use ids of their own, so a
+// driver may hand every test the same (initially empty) store.
 type Opener func(t *testing.T) storage.Store
 
 // Run runs the suite.

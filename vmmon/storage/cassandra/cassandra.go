@@ -1,0 +1,765 @@
+// Package cassandra is vmmon's production storage driver on Apache Cassandra
+// (gocql): partitions bounded in time (instance, metric, device and day or
+// month), rows clustered by timestamp, TimeWindowCompactionStrategy with a TTL
+// per resolution, lookup tables for instances by project, host and shard, and
+// rollups computed from a backlog of pending buckets so that any number of
+// collectors can share the work.
+package cassandra
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// Shards spread unbounded sets (all instances, pending rollups) over partitions.
+const Shards = 16
+
+// Config says how to reach the cluster.
+type Config struct {
+	Hosts       []string
+	Port        int
+	Keyspace    string
+	Replication string // a CQL map, used when Sync creates the keyspace
+	Consistency string
+	Username    string
+	Password    string
+	Timeout     time.Duration
+	Retention   storage.Retention
+}
+
+// Store is the Cassandra driver.
+type Store struct {
+	cfg     Config
+	session *gocql.Session
+	now     func() time.Time
+}
+
+// Open connects to the cluster. Call Sync (vmmon-manage db sync) to create the
+// schema, or CheckVersion to insist it is current.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Keyspace == "" || strings.ContainsAny(cfg.Keyspace, " .;\"'") {
+		return nil, fmt.Errorf("[cassandra] keyspace %q: expected a plain CQL identifier", cfg.Keyspace)
+	}
+	if cfg.Retention == (storage.Retention{}) {
+		cfg.Retention = storage.DefaultRetention
+	}
+	c := gocql.NewCluster(cfg.Hosts...)
+	if cfg.Port > 0 {
+		c.Port = cfg.Port
+	}
+	if cfg.Timeout > 0 {
+		c.Timeout, c.ConnectTimeout = cfg.Timeout, cfg.Timeout
+	}
+	if cfg.Consistency != "" {
+		cons, err := gocql.ParseConsistencyWrapper(cfg.Consistency)
+		if err != nil {
+			return nil, fmt.Errorf("[cassandra] consistency: %w", err)
+		}
+		c.Consistency = cons
+	}
+	if cfg.Username != "" {
+		c.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
+	}
+	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	c.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: 2}
+	session, err := c.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Cassandra at %s: %w", strings.Join(cfg.Hosts, ","), err)
+	}
+	return &Store{cfg: cfg, session: session, now: time.Now}, nil
+}
+
+// Close closes the session.
+func (s *Store) Close() error { s.session.Close(); return nil }
+
+func (s *Store) t(name string) string { return s.cfg.Keyspace + "." + name }
+
+func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+func month(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func seriesID(instance, metric, device string) string { return instance + "\x00" + metric + "\x00" + device }
+
+func splitSeries(s string) (instance, metric, device string) {
+	p := strings.SplitN(s, "\x00", 3)
+	for len(p) < 3 {
+		p = append(p, "")
+	}
+	return p[0], p[1], p[2]
+}
+
+func shardOf(s string) int {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return int(h.Sum32() % Shards)
+}
+
+// runAll runs fns with bounded concurrency and returns the first error.
+func runAll(ctx context.Context, n int, fns []func(context.Context) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, n)
+	)
+	for _, fn := range fns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+type partKey struct {
+	instance, metric, device string
+	day                      time.Time
+}
+
+// WriteSamples writes raw points (one unlogged batch per partition), the
+// latest value of each metric (last write wins by sample time), then the
+// pending rollup buckets.
+func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	parts := map[partKey][]storage.Sample{}
+	latest := map[string]storage.Sample{}
+	pending := map[[2]string]time.Time{}
+	for _, sm := range samples {
+		t := sm.Time.UTC()
+		k := partKey{sm.InstanceID, sm.Metric, sm.Device, day(t)}
+		parts[k] = append(parts[k], sm)
+		sid := seriesID(sm.InstanceID, sm.Metric, sm.Device)
+		if old, ok := latest[sid]; !ok || !t.Before(old.Time) {
+			latest[sid] = sm
+		}
+		b := t.Truncate(time.Minute)
+		pending[[2]string{sid, b.Format(time.RFC3339)}] = b
+	}
+	var fns []func(context.Context) error
+	for k, pts := range parts {
+		k, pts := k, pts
+		fns = append(fns, func(ctx context.Context) error {
+			for i := 0; i < len(pts); i += 200 {
+				b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+				for _, sm := range pts[i:min(i+200, len(pts))] {
+					b.Query(`INSERT INTO `+s.t("measures_raw")+` (instance_id, metric, device, day, ts, value) VALUES (?, ?, ?, ?, ?, ?)`,
+						k.instance, k.metric, k.device, k.day, sm.Time.UTC(), sm.Value)
+				}
+				if err := s.session.ExecuteBatch(b); err != nil {
+					return fmt.Errorf("writing raw points: %w", err)
+				}
+			}
+			return nil
+		})
+	}
+	byInstance := map[string][]storage.Sample{}
+	for _, sm := range latest {
+		byInstance[sm.InstanceID] = append(byInstance[sm.InstanceID], sm)
+	}
+	for id, sms := range byInstance {
+		id, sms := id, sms
+		fns = append(fns, func(ctx context.Context) error {
+			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+			for _, sm := range sms {
+				b.Query(`INSERT INTO `+s.t("metrics")+` (instance_id, metric, device, unit, kind, last_ts, last_value) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+					id, sm.Metric, sm.Device, sm.Unit, sm.Kind, sm.Time.UTC(), sm.Value, micros(sm.Time))
+			}
+			if err := s.session.ExecuteBatch(b); err != nil {
+				return fmt.Errorf("writing latest values: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := runAll(ctx, 16, fns); err != nil {
+		return err
+	}
+	// Pending buckets only after the points they summarise are written.
+	byShard := map[int][][2]any{}
+	for k, b := range pending {
+		byShard[shardOf(k[0])] = append(byShard[shardOf(k[0])], [2]any{k[0], b})
+	}
+	fns = fns[:0]
+	for shard, rows := range byShard {
+		shard, rows := shard, rows
+		fns = append(fns, func(ctx context.Context) error {
+			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+			for _, r := range rows {
+				b.Query(`INSERT INTO `+s.t("rollup_pending")+` (shard, series, bucket) VALUES (?, ?, ?)`, shard, r[0], r[1])
+			}
+			if err := s.session.ExecuteBatch(b); err != nil {
+				return fmt.Errorf("writing pending rollups: %w", err)
+			}
+			return nil
+		})
+	}
+	return runAll(ctx, 16, fns)
+}
+
+// ProcessRollups computes the minute rollups of pending buckets from the raw
+// points, then the hour rollups they belong to from the minute rollups. Any
+// collector may run it; results are the same whoever computes them.
+func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
+	done := 0
+	for shard := 0; shard < Shards && done < limit; shard++ {
+		started := s.now()
+		iter := s.session.Query(`SELECT series, bucket FROM `+s.t("rollup_pending")+` WHERE shard = ? LIMIT ?`, shard, limit-done).
+			WithContext(ctx).Iter()
+		type pend struct {
+			series string
+			bucket time.Time
+		}
+		var ps []pend
+		var p pend
+		for iter.Scan(&p.series, &p.bucket) {
+			ps = append(ps, p)
+		}
+		if err := iter.Close(); err != nil {
+			return done, fmt.Errorf("reading pending rollups: %w", err)
+		}
+		hours := map[string]time.Time{}
+		var fns []func(context.Context) error
+		for _, p := range ps {
+			p := p
+			hours[p.series+"\x01"+p.bucket.Truncate(time.Hour).Format(time.RFC3339)] = p.bucket.Truncate(time.Hour)
+			fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket.UTC()) })
+		}
+		if err := runAll(ctx, 16, fns); err != nil {
+			return done, err
+		}
+		fns = fns[:0]
+		for k, h := range hours {
+			series, h := strings.SplitN(k, "\x01", 2)[0], h
+			fns = append(fns, func(ctx context.Context) error { return s.rollupHour(ctx, series, h.UTC()) })
+		}
+		if err := runAll(ctx, 16, fns); err != nil {
+			return done, err
+		}
+		fns = fns[:0]
+		for _, p := range ps {
+			p := p
+			fns = append(fns, func(ctx context.Context) error {
+				// A bucket marked again since we read it keeps its newer mark.
+				return s.session.Query(`DELETE FROM `+s.t("rollup_pending")+` USING TIMESTAMP ? WHERE shard = ? AND series = ? AND bucket = ?`,
+					micros(started), shard, p.series, p.bucket).WithContext(ctx).Exec()
+			})
+		}
+		if err := runAll(ctx, 16, fns); err != nil {
+			return done, err
+		}
+		done += len(ps)
+	}
+	return done, nil
+}
+
+func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) error {
+	inst, metric, device := splitSeries(series)
+	iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
+		inst, metric, device, day(b), b, b.Add(time.Minute)).WithContext(ctx).Iter()
+	var (
+		a  storage.Agg
+		ts time.Time
+		v  float64
+	)
+	for iter.Scan(&ts, &v) {
+		a.Add(ts, v)
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("reading raw points for a rollup: %w", err)
+	}
+	if a.Count == 0 {
+		return nil
+	}
+	return s.session.Query(`INSERT INTO `+s.t("rollup_1m")+` (instance_id, metric, device, day, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inst, metric, device, day(b), b, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime).WithContext(ctx).Exec()
+}
+
+func (s *Store) rollupHour(ctx context.Context, series string, h time.Time) error {
+	inst, metric, device := splitSeries(series)
+	buckets, err := s.readRollups(ctx, "rollup_1m", inst, metric, device, h, h.Add(time.Hour))
+	if err != nil {
+		return err
+	}
+	var a storage.Agg
+	for _, b := range buckets {
+		a.Merge(b.Agg)
+	}
+	if a.Count == 0 {
+		return nil
+	}
+	return s.session.Query(`INSERT INTO `+s.t("rollup_1h")+` (instance_id, metric, device, month, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inst, metric, device, month(h), h, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime).WithContext(ctx).Exec()
+}
+
+// partitions lists the day (or month) partitions that [start, end) touches.
+func partitions(start, end time.Time, monthly bool) []time.Time {
+	var out []time.Time
+	if monthly {
+		for m := month(start); m.Before(end); m = m.AddDate(0, 1, 0) {
+			out = append(out, m)
+		}
+		return out
+	}
+	for d := day(start); d.Before(end); d = d.Add(24 * time.Hour) {
+		out = append(out, d)
+	}
+	return out
+}
+
+func (s *Store) readRollups(ctx context.Context, table, inst, metric, device string, start, end time.Time) ([]storage.Bucket, error) {
+	monthly := table == "rollup_1h"
+	col := "day"
+	if monthly {
+		col = "month"
+	}
+	var out []storage.Bucket
+	for _, p := range partitions(start, end, monthly) {
+		iter := s.session.Query(`SELECT ts, min, max, sum, count, last, last_ts FROM `+s.t(table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+col+` = ? AND ts >= ? AND ts < ?`,
+			inst, metric, device, p, start, end).WithContext(ctx).Iter()
+		var b storage.Bucket
+		for iter.Scan(&b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
+			b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
+			out = append(out, b)
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+// Measures answers a measures query.
+func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage.Series, error) {
+	base, err := q.Validate()
+	if err != nil {
+		return nil, err
+	}
+	infos, err := s.seriesOf(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.Series, 0, len(infos))
+	for _, info := range infos {
+		series := storage.Series{Device: info.Device, Unit: info.Unit, Points: []storage.Point{}}
+		switch base {
+		case storage.Raw:
+			for _, d := range partitions(q.Start, q.End, false) {
+				iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
+					q.InstanceID, q.Metric, info.Device, d, q.Start, q.End).WithContext(ctx).Iter()
+				var p storage.Point
+				for iter.Scan(&p.Time, &p.Value) {
+					p.Time = p.Time.UTC()
+					series.Points = append(series.Points, p)
+				}
+				if err := iter.Close(); err != nil {
+					return nil, fmt.Errorf("reading raw points: %w", err)
+				}
+			}
+		default:
+			table := "rollup_1m"
+			if base == storage.Hour {
+				table = "rollup_1h"
+			}
+			buckets, err := s.readRollups(ctx, table, q.InstanceID, q.Metric, info.Device, q.Start.Truncate(q.Granularity), q.End)
+			if err != nil {
+				return nil, err
+			}
+			series.Points = storage.Regroup(buckets, q.Granularity, q.Aggregation, q.Start, q.End)
+		}
+		out = append(out, series)
+	}
+	return out, nil
+}
+
+func (s *Store) seriesOf(ctx context.Context, q storage.MeasureQuery) ([]storage.MetricInfo, error) {
+	all, err := s.metrics(ctx, q.InstanceID, q.Metric)
+	if err != nil {
+		return nil, err
+	}
+	var infos []storage.MetricInfo
+	for _, info := range all {
+		if q.AllDevices || info.Device == q.Device {
+			infos = append(infos, info)
+		}
+	}
+	if len(infos) == 0 {
+		if q.Device != "" {
+			return nil, &storage.InvalidError{Param: "device", Detail: fmt.Sprintf("instance %s has no metric %q on device %q", q.InstanceID, q.Metric, q.Device)}
+		}
+		return nil, &storage.InvalidError{Param: "metric", Detail: fmt.Sprintf("instance %s has no metric %q", q.InstanceID, q.Metric)}
+	}
+	return infos, nil
+}
+
+func (s *Store) metrics(ctx context.Context, instanceID, metric string) ([]storage.MetricInfo, error) {
+	stmt := `SELECT metric, device, unit, kind, last_ts, last_value FROM ` + s.t("metrics") + ` WHERE instance_id = ?`
+	args := []any{instanceID}
+	if metric != "" {
+		stmt += ` AND metric = ?`
+		args = append(args, metric)
+	}
+	iter := s.session.Query(stmt, args...).WithContext(ctx).Iter()
+	out := []storage.MetricInfo{}
+	var m storage.MetricInfo
+	for iter.Scan(&m.Name, &m.Device, &m.Unit, &m.Kind, &m.LastTime, &m.LastValue) {
+		m.LastTime = m.LastTime.UTC()
+		out = append(out, m)
+	}
+	if err := iter.Close(); err != nil {
+		return nil, fmt.Errorf("reading metrics of %s: %w", instanceID, err)
+	}
+	return out, nil
+}
+
+// Metrics lists an instance's metrics with their latest values.
+func (s *Store) Metrics(ctx context.Context, instanceID string) ([]storage.MetricInfo, error) {
+	return s.metrics(ctx, instanceID, "")
+}
+
+// PutInstance stores inst; Cassandra's last-write-wins, with the information's
+// own time as write time, keeps the newest whatever the order of arrival.
+func (s *Store) PutInstance(ctx context.Context, inst storage.Instance) error {
+	if inst.UpdatedAt.IsZero() {
+		inst.UpdatedAt = s.now().UTC()
+	}
+	old, err := s.GetInstance(ctx, inst.ID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if exists && old.UpdatedAt.After(inst.UpdatedAt) {
+		return nil // older news
+	}
+	data, err := json.Marshal(inst)
+	if err != nil {
+		return err
+	}
+	ts := micros(inst.UpdatedAt)
+	b := s.session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
+	b.Query(`INSERT INTO `+s.t("instances")+` (id, data, updated_at) VALUES (?, ?, ?) USING TIMESTAMP ?`, inst.ID, string(data), inst.UpdatedAt, ts)
+	if inst.ProjectID != "" {
+		b.Query(`INSERT INTO `+s.t("instances_by_project")+` (project_id, id) VALUES (?, ?) USING TIMESTAMP ?`, inst.ProjectID, inst.ID, ts)
+	}
+	if inst.Host != "" {
+		b.Query(`INSERT INTO `+s.t("instances_by_host")+` (host, id) VALUES (?, ?) USING TIMESTAMP ?`, inst.Host, inst.ID, ts)
+	}
+	b.Query(`INSERT INTO `+s.t("instances_by_shard")+` (shard, id) VALUES (?, ?) USING TIMESTAMP ?`, shardOf(inst.ID), inst.ID, ts)
+	if exists && old.Host != "" && old.Host != inst.Host {
+		b.Query(`DELETE FROM `+s.t("instances_by_host")+` USING TIMESTAMP ? WHERE host = ? AND id = ?`, ts, old.Host, inst.ID)
+	}
+	if exists && old.ProjectID != "" && old.ProjectID != inst.ProjectID {
+		b.Query(`DELETE FROM `+s.t("instances_by_project")+` USING TIMESTAMP ? WHERE project_id = ? AND id = ?`, ts, old.ProjectID, inst.ID)
+	}
+	if err := s.session.ExecuteBatch(b); err != nil {
+		return fmt.Errorf("writing instance %s: %w", inst.ID, err)
+	}
+	return nil
+}
+
+// GetInstance returns one instance or ErrNotFound.
+func (s *Store) GetInstance(ctx context.Context, id string) (storage.Instance, error) {
+	var (
+		inst storage.Instance
+		data string
+	)
+	err := s.session.Query(`SELECT data FROM `+s.t("instances")+` WHERE id = ?`, id).WithContext(ctx).Scan(&data)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return inst, fmt.Errorf("instance %s: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return inst, fmt.Errorf("reading instance %s: %w", id, err)
+	}
+	return inst, json.Unmarshal([]byte(data), &inst)
+}
+
+// ListInstances pages through instances by id, reading ids from the narrowest
+// lookup table and the instances themselves in groups.
+func (s *Store) ListInstances(ctx context.Context, q storage.InstanceQuery) ([]storage.Instance, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	page := min(limit, 500)
+	out := []storage.Instance{}
+	marker := q.Marker
+	for len(out) < limit {
+		ids, err := s.ids(ctx, q, marker, page)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		insts, err := s.instances(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, inst := range insts {
+			// Lookup rows may lag a move: the instance row is the truth.
+			if (q.ProjectID == "" || inst.ProjectID == q.ProjectID) && (q.Host == "" || inst.Host == q.Host) &&
+				(q.State == "" || inst.State == q.State) && len(out) < limit {
+				out = append(out, inst)
+			}
+		}
+		if len(ids) < page {
+			break
+		}
+		marker = ids[len(ids)-1]
+	}
+	return out, nil
+}
+
+// ids returns up to n ids after marker, in order, from the right lookup table.
+func (s *Store) ids(ctx context.Context, q storage.InstanceQuery, marker string, n int) ([]string, error) {
+	scan := func(stmt string, args ...any) ([]string, error) {
+		iter := s.session.Query(stmt, args...).WithContext(ctx).Iter()
+		var (
+			out []string
+			id  string
+		)
+		for iter.Scan(&id) {
+			out = append(out, id)
+		}
+		return out, iter.Close()
+	}
+	switch {
+	case q.ProjectID != "":
+		return scan(`SELECT id FROM `+s.t("instances_by_project")+` WHERE project_id = ? AND id > ? LIMIT ?`, q.ProjectID, marker, n)
+	case q.Host != "":
+		return scan(`SELECT id FROM `+s.t("instances_by_host")+` WHERE host = ? AND id > ? LIMIT ?`, q.Host, marker, n)
+	}
+	var all []string
+	for shard := 0; shard < Shards; shard++ {
+		ids, err := scan(`SELECT id FROM `+s.t("instances_by_shard")+` WHERE shard = ? AND id > ? LIMIT ?`, shard, marker, n)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ids...)
+	}
+	sort.Strings(all)
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all, nil
+}
+
+func (s *Store) instances(ctx context.Context, ids []string) ([]storage.Instance, error) {
+	byID := map[string]storage.Instance{}
+	for i := 0; i < len(ids); i += 100 {
+		chunk := ids[i:min(i+100, len(ids))]
+		iter := s.session.Query(`SELECT data FROM `+s.t("instances")+` WHERE id IN ?`, chunk).WithContext(ctx).Iter()
+		var data string
+		for iter.Scan(&data) {
+			var inst storage.Instance
+			if err := json.Unmarshal([]byte(data), &inst); err != nil {
+				iter.Close()
+				return nil, err
+			}
+			byID[inst.ID] = inst
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading instances: %w", err)
+		}
+	}
+	out := make([]storage.Instance, 0, len(ids))
+	for _, id := range ids {
+		if inst, ok := byID[id]; ok {
+			out = append(out, inst)
+		}
+	}
+	return out, nil
+}
+
+// AddEvent stores an event (idempotent by instance, time and id).
+func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return s.session.Query(`INSERT INTO `+s.t("events")+` (instance_id, month, ts, id, data) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
+		e.InstanceID, month(e.Time), e.Time.UTC(), e.ID, string(data), int(s.cfg.Retention.Hour.Seconds())).WithContext(ctx).Exec()
+}
+
+// Events returns an instance's events, newest first. An open start reaches
+// back as far as events are kept (the hour rollups' retention).
+func (s *Store) Events(ctx context.Context, q storage.EventQuery) ([]storage.Event, error) {
+	start, end := q.Bounds()
+	if earliest := s.now().Add(-s.cfg.Retention.Hour); start.Before(earliest) {
+		start = earliest
+	}
+	if now := s.now().Add(24 * time.Hour); end.After(now) {
+		end = now
+	}
+	out := []storage.Event{}
+	ms := partitions(start, end, true)
+	for i := len(ms) - 1; i >= 0 && (q.Limit <= 0 || len(out) < q.Limit); i-- {
+		iter := s.session.Query(`SELECT data FROM `+s.t("events")+` WHERE instance_id = ? AND month = ? AND ts >= ? AND ts < ?`,
+			q.InstanceID, ms[i], start, end).WithContext(ctx).Iter()
+		var data string
+		for iter.Scan(&data) {
+			var e storage.Event
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				iter.Close()
+				return nil, err
+			}
+			if q.Limit <= 0 || len(out) < q.Limit {
+				out = append(out, e)
+			}
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading events: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) putJSON(ctx context.Context, stmt string, v any, args ...any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.session.Query(stmt, append(args, string(data))...).WithContext(ctx).Exec()
+}
+
+func (s *Store) getJSON(ctx context.Context, dst any, stmt string, args ...any) error {
+	var data string
+	err := s.session.Query(stmt, args...).WithContext(ctx).Scan(&data)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return storage.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(data), dst)
+}
+
+// PutHost stores a host's status.
+func (s *Store) PutHost(ctx context.Context, h storage.Host) error {
+	return s.putJSON(ctx, `INSERT INTO `+s.t("hosts")+` (name, data) VALUES (?, ?)`, h, h.Name)
+}
+
+// GetHost returns one host or ErrNotFound.
+func (s *Store) GetHost(ctx context.Context, name string) (storage.Host, error) {
+	var h storage.Host
+	return h, s.getJSON(ctx, &h, `SELECT data FROM `+s.t("hosts")+` WHERE name = ?`, name)
+}
+
+// ListHosts returns every host (a small table: one row per compute node).
+func (s *Store) ListHosts(ctx context.Context) ([]storage.Host, error) {
+	iter := s.session.Query(`SELECT data FROM ` + s.t("hosts")).WithContext(ctx).Iter()
+	out := []storage.Host{}
+	var data string
+	for iter.Scan(&data) {
+		var h storage.Host
+		if err := json.Unmarshal([]byte(data), &h); err != nil {
+			iter.Close()
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, iter.Close()
+}
+
+// PutAction stores a new action, or returns the one its idempotency key named.
+func (s *Store) PutAction(ctx context.Context, a storage.Action) (storage.Action, error) {
+	if a.IdempotencyKey != "" {
+		existing := map[string]any{}
+		applied, err := s.session.Query(`INSERT INTO `+s.t("actions_by_key")+` (key, instance_id, id) VALUES (?, ?, ?) IF NOT EXISTS`,
+			a.IdempotencyKey, a.InstanceID, a.ID).WithContext(ctx).MapScanCAS(existing)
+		if err != nil {
+			return a, fmt.Errorf("recording the idempotency key: %w", err)
+		}
+		if !applied {
+			inst, _ := existing["instance_id"].(string)
+			id, _ := existing["id"].(string)
+			stored, err := s.GetAction(ctx, inst, id)
+			if err != nil {
+				return stored, err
+			}
+			return stored, storage.ErrConflict
+		}
+	}
+	return a, s.writeAction(ctx, a)
+}
+
+func (s *Store) writeAction(ctx context.Context, a storage.Action) error {
+	if a.RequestID != "" {
+		if err := s.session.Query(`INSERT INTO `+s.t("actions_by_request")+` (request_id, instance_id, id) VALUES (?, ?, ?)`,
+			a.RequestID, a.InstanceID, a.ID).WithContext(ctx).Exec(); err != nil {
+			return err
+		}
+	}
+	return s.putJSON(ctx, `INSERT INTO `+s.t("actions")+` (instance_id, id, data) VALUES (?, ?, ?)`, a, a.InstanceID, a.ID)
+}
+
+// UpdateAction overwrites an existing action.
+func (s *Store) UpdateAction(ctx context.Context, a storage.Action) error {
+	if _, err := s.GetAction(ctx, a.InstanceID, a.ID); err != nil {
+		return fmt.Errorf("action %s: %w", a.ID, err)
+	}
+	return s.writeAction(ctx, a)
+}
+
+// GetAction returns one action of an instance.
+func (s *Store) GetAction(ctx context.Context, instanceID, id string) (storage.Action, error) {
+	var a storage.Action
+	return a, s.getJSON(ctx, &a, `SELECT data FROM `+s.t("actions")+` WHERE instance_id = ? AND id = ?`, instanceID, id)
+}
+
+// ListActions returns an instance's actions, oldest first.
+func (s *Store) ListActions(ctx context.Context, instanceID string) ([]storage.Action, error) {
+	iter := s.session.Query(`SELECT data FROM `+s.t("actions")+` WHERE instance_id = ?`, instanceID).WithContext(ctx).Iter()
+	out := []storage.Action{}
+	var data string
+	for iter.Scan(&data) {
+		var a storage.Action
+		if err := json.Unmarshal([]byte(data), &a); err != nil {
+			iter.Close()
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, iter.Close()
+}
+
+// ActionByRequestID finds the action Nova's request id belongs to.
+func (s *Store) ActionByRequestID(ctx context.Context, requestID string) (storage.Action, error) {
+	var inst, id string
+	err := s.session.Query(`SELECT instance_id, id FROM `+s.t("actions_by_request")+` WHERE request_id = ?`, requestID).
+		WithContext(ctx).Scan(&inst, &id)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return storage.Action{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return storage.Action{}, err
+	}
+	return s.GetAction(ctx, inst, id)
+}
+
+var _ storage.Store = (*Store)(nil)

@@ -1,0 +1,132 @@
+package cassandra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// SchemaVersion is the schema this code reads and writes.
+const SchemaVersion = 1
+
+// schema lists, per version, the statements that bring the previous version
+// to it. {ks} is the keyspace; {raw_ttl} and friends the retentions.
+var schema = map[int][]string{
+	1: {
+		`CREATE TABLE IF NOT EXISTS {ks}.schema_version (id text PRIMARY KEY, version int, applied_at timestamp)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.measures_raw (instance_id text, metric text, device text, day date, ts timestamp, value double,
+			PRIMARY KEY ((instance_id, metric, device, day), ts))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}
+			AND default_time_to_live = {raw_ttl} AND gc_grace_seconds = 10800`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_1m (instance_id text, metric text, device text, day date, ts timestamp,
+			min double, max double, sum double, count bigint, last double, last_ts timestamp,
+			PRIMARY KEY ((instance_id, metric, device, day), ts))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}
+			AND default_time_to_live = {minute_ttl} AND gc_grace_seconds = 10800`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_1h (instance_id text, metric text, device text, month date, ts timestamp,
+			min double, max double, sum double, count bigint, last double, last_ts timestamp,
+			PRIMARY KEY ((instance_id, metric, device, month), ts))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 30}
+			AND default_time_to_live = {hour_ttl} AND gc_grace_seconds = 10800`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_pending (shard int, series text, bucket timestamp, PRIMARY KEY ((shard), series, bucket))
+			WITH gc_grace_seconds = 3600`,
+		`CREATE TABLE IF NOT EXISTS {ks}.metrics (instance_id text, metric text, device text, unit text, kind text,
+			last_ts timestamp, last_value double, PRIMARY KEY ((instance_id), metric, device))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.instances (id text PRIMARY KEY, data text, updated_at timestamp)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_project (project_id text, id text, PRIMARY KEY ((project_id), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_host (host text, id text, PRIMARY KEY ((host), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_shard (shard int, id text, PRIMARY KEY ((shard), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.events (instance_id text, month date, ts timestamp, id text, data text,
+			PRIMARY KEY ((instance_id, month), ts, id)) WITH CLUSTERING ORDER BY (ts DESC, id ASC)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.hosts (name text PRIMARY KEY, data text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.actions (instance_id text, id text, data text, PRIMARY KEY ((instance_id), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_request (request_id text PRIMARY KEY, instance_id text, id text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_key (key text PRIMARY KEY, instance_id text, id text) WITH default_time_to_live = 86400`,
+	},
+}
+
+func (s *Store) expand(stmt string) string {
+	return strings.NewReplacer(
+		"{ks}", s.cfg.Keyspace,
+		"{raw_ttl}", fmt.Sprint(int(s.cfg.Retention.Raw.Seconds())),
+		"{minute_ttl}", fmt.Sprint(int(s.cfg.Retention.Minute.Seconds())),
+		"{hour_ttl}", fmt.Sprint(int(s.cfg.Retention.Hour.Seconds())),
+	).Replace(stmt)
+}
+
+// Version returns the schema version stored in the keyspace (0: none).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.session.Query(`SELECT version FROM `+s.cfg.Keyspace+`.schema_version WHERE id = 'vmmon'`).WithContext(ctx).Scan(&v)
+	switch {
+	case errors.Is(err, gocql.ErrNotFound):
+		return 0, nil
+	case err != nil && (strings.Contains(err.Error(), "unconfigured table") || strings.Contains(err.Error(), "does not exist")):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("reading the schema version: %w", err)
+	}
+	return v, nil
+}
+
+// Sync creates the keyspace (with the configured replication) and brings the
+// schema to SchemaVersion. It is safe to run again, and refuses a schema newer
+// than this code.
+func (s *Store) Sync(ctx context.Context) error {
+	if err := s.session.Query(`CREATE KEYSPACE IF NOT EXISTS ` + s.cfg.Keyspace + ` WITH replication = ` + s.cfg.Replication).
+		WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("creating keyspace %s with replication %s: %w", s.cfg.Keyspace, s.cfg.Replication, err)
+	}
+	have, err := s.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("%w: keyspace %s has schema %d, this vmmon knows up to %d: upgrade vmmon before running db sync",
+			storage.ErrSchema, s.cfg.Keyspace, have, SchemaVersion)
+	}
+	for v := have + 1; v <= SchemaVersion; v++ {
+		for _, stmt := range schema[v] {
+			if err := s.session.Query(s.expand(stmt)).WithContext(ctx).Exec(); err != nil {
+				return fmt.Errorf("schema %d: %w", v, err)
+			}
+		}
+		if err := s.session.Query(`INSERT INTO `+s.cfg.Keyspace+`.schema_version (id, version, applied_at) VALUES ('vmmon', ?, ?)`,
+			v, time.Now()).WithContext(ctx).Exec(); err != nil {
+			return fmt.Errorf("recording schema %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// CheckVersion fails unless the schema is exactly this code's.
+func (s *Store) CheckVersion(ctx context.Context) error {
+	have, err := s.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if have != SchemaVersion {
+		return fmt.Errorf("%w: keyspace %s has schema %d, this vmmon needs %d: run vmmon-manage db sync",
+			storage.ErrSchema, s.cfg.Keyspace, have, SchemaVersion)
+	}
+	return nil
+}
+
+// DropKeyspace removes the keyspace and everything in it (tests, and
+// operators who uninstall).
+func (s *Store) DropKeyspace(ctx context.Context) error {
+	return s.session.Query(`DROP KEYSPACE IF EXISTS ` + s.cfg.Keyspace).WithContext(ctx).Exec()
+}
+
+// SetVersionForTest records a schema version without changing the schema, so
+// that tests can simulate a keyspace written by a newer vmmon.
+func (s *Store) SetVersionForTest(ctx context.Context, v int) error {
+	return s.session.Query(`INSERT INTO `+s.cfg.Keyspace+`.schema_version (id, version, applied_at) VALUES ('vmmon', ?, ?)`,
+		v, time.Now()).WithContext(ctx).Exec()
+}
