@@ -79,11 +79,19 @@ var API = struct {
 
 // Storage holds the [storage] options.
 var Storage = struct {
-	Driver StringOpt
-	Path   StringOpt
+	Driver          StringOpt
+	Path            StringOpt
+	RawRetention    IntOpt
+	MinuteRetention IntOpt
+	HourRetention   IntOpt
 }{
-	Driver: d.String(groupStorage, "driver", "cassandra", "Storage driver.", Choices("cassandra", "embedded")),
-	Path:   d.String(groupStorage, "path", "/var/lib/vmmon/store", "Directory of the embedded store."),
+	Driver: d.String(groupStorage, "driver", "cassandra", "Storage driver: cassandra for production, embedded "+
+		"(a single file) for the all-in-one and small installs.", Choices("cassandra", "embedded")),
+	Path: d.String(groupStorage, "path", "/var/lib/vmmon/store", "Directory of the embedded store."),
+	RawRetention: d.Int(groupStorage, "raw_retention_days", 7,
+		"Days raw points are kept. With Cassandra, applies to tables created by db sync.", Min(1)),
+	MinuteRetention: d.Int(groupStorage, "minute_retention_days", 30, "Days one-minute rollups are kept.", Min(1)),
+	HourRetention:   d.Int(groupStorage, "hour_retention_days", 400, "Days one-hour rollups and lifecycle events are kept.", Min(1)),
 }
 
 // Cassandra holds the [cassandra] options.

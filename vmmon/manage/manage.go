@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"opendev.org/openstack/vmmon/vmmon/conf"
+	"opendev.org/openstack/vmmon/vmmon/storage/backend"
 )
 
 // Command is one "vmmon-manage <group> <action>".
@@ -48,6 +49,43 @@ var Commands = []Command{
 		Run: func(_ context.Context, env *Env) error { return writeConfigSamples(env) },
 	},
 	{
+		Group: "db", Action: "sync",
+		Help: "create or upgrade the storage schema (safe to run again)",
+		Run: func(ctx context.Context, env *Env) error {
+			s, err := openStore(ctx, env)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.Sync(ctx); err != nil {
+				return err
+			}
+			have, _, err := s.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "schema at version %d\n", have)
+			return nil
+		},
+	},
+	{
+		Group: "db", Action: "version",
+		Help: "print the stored schema version and the one this vmmon needs",
+		Run: func(ctx context.Context, env *Env) error {
+			s, err := openStore(ctx, env)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			have, want, err := s.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "stored %d, needed %d\n", have, want)
+			return nil
+		},
+	},
+	{
 		Group: "config", Action: "check",
 		Help: "load the configuration files and report the first problem",
 		Run: func(_ context.Context, env *Env) error {
@@ -59,6 +97,14 @@ var Commands = []Command{
 			return nil
 		},
 	},
+}
+
+func openStore(ctx context.Context, env *Env) (backend.Store, error) {
+	c, err := conf.Load(env.ConfFlags.Sources())
+	if err != nil {
+		return nil, err
+	}
+	return backend.Open(ctx, c)
 }
 
 func writeConfigSamples(env *Env) error {

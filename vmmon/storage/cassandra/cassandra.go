@@ -94,7 +94,9 @@ func month(t time.Time) time.Time {
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-func seriesID(instance, metric, device string) string { return instance + "\x00" + metric + "\x00" + device }
+func seriesID(instance, metric, device string) string {
+	return instance + "\x00" + metric + "\x00" + device
+}
 
 func splitSeries(s string) (instance, metric, device string) {
 	p := strings.SplitN(s, "\x00", 3)

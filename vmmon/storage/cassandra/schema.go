@@ -63,7 +63,7 @@ func (s *Store) expand(stmt string) string {
 // Version returns the schema version stored in the keyspace (0: none).
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int
-	err := s.session.Query(`SELECT version FROM `+s.cfg.Keyspace+`.schema_version WHERE id = 'vmmon'`).WithContext(ctx).Scan(&v)
+	err := s.session.Query(`SELECT version FROM ` + s.cfg.Keyspace + `.schema_version WHERE id = 'vmmon'`).WithContext(ctx).Scan(&v)
 	switch {
 	case errors.Is(err, gocql.ErrNotFound):
 		return 0, nil
