@@ -22,6 +22,9 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
+// batchSize is how many statements go into one unlogged batch.
+const batchSize = 100
+
 // Shards spread unbounded sets (all instances, pending rollups) over partitions.
 const Shards = 16
 
@@ -43,7 +46,14 @@ type Store struct {
 	cfg     Config
 	session *gocql.Session
 	now     func() time.Time
+
+	mu     sync.Mutex
+	marked map[[2]string]time.Time // open buckets already marked pending, by series and bucket
 }
+
+// Grace is how long after its end a minute bucket still takes points before
+// its rollup is computed; later points mark it again, so nothing is missed.
+const Grace = 30 * time.Second
 
 // Open connects to the cluster. Call Sync (vmmon-manage db sync) to create the
 // schema, or CheckVersion to insist it is current.
@@ -77,7 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Cassandra at %s: %w", strings.Join(cfg.Hosts, ","), err)
 	}
-	return &Store{cfg: cfg, session: session, now: time.Now}, nil
+	return &Store{cfg: cfg, session: session, now: time.Now, marked: map[[2]string]time.Time{}}, nil
 }
 
 // Close closes the session.
@@ -136,11 +146,6 @@ func runAll(ctx context.Context, n int, fns []func(context.Context) error) error
 	return errors.Join(errs...)
 }
 
-type partKey struct {
-	instance, metric, device string
-	day                      time.Time
-}
-
 // WriteSamples writes raw points (one unlogged batch per partition), the
 // latest value of each metric (last write wins by sample time), then the
 // pending rollup buckets.
@@ -148,48 +153,75 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	if len(samples) == 0 {
 		return nil
 	}
-	parts := map[partKey][]storage.Sample{}
 	latest := map[string]storage.Sample{}
 	pending := map[[2]string]time.Time{}
+	now := s.now()
+	s.mu.Lock()
+	for k, b := range s.marked { // forget buckets that closed
+		if !s.open(b, now) {
+			delete(s.marked, k)
+		}
+	}
 	for _, sm := range samples {
 		t := sm.Time.UTC()
-		k := partKey{sm.InstanceID, sm.Metric, sm.Device, day(t)}
-		parts[k] = append(parts[k], sm)
 		sid := seriesID(sm.InstanceID, sm.Metric, sm.Device)
 		if old, ok := latest[sid]; !ok || !t.Before(old.Time) {
 			latest[sid] = sm
 		}
 		b := t.Truncate(time.Minute)
-		pending[[2]string{sid, b.Format(time.RFC3339)}] = b
+		k := [2]string{sid, b.Format(time.RFC3339)}
+		// An open bucket marked once stays marked until it closes and is
+		// processed; a closed one (a late point) is marked again.
+		if _, done := s.marked[k]; !done || !s.open(b, now) {
+			pending[k] = b
+		}
 	}
+	s.mu.Unlock()
+	// Raw points in unlogged batches of batchSize statements: on the
+	// coordinator this costs far less than one request per partition.
 	var fns []func(context.Context) error
-	for k, pts := range parts {
-		k, pts := k, pts
+	for i := 0; i < len(samples); i += batchSize {
+		chunk := samples[i:min(i+batchSize, len(samples))]
 		fns = append(fns, func(ctx context.Context) error {
-			for i := 0; i < len(pts); i += 200 {
-				b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-				for _, sm := range pts[i:min(i+200, len(pts))] {
-					b.Query(`INSERT INTO `+s.t("measures_raw")+` (instance_id, metric, device, day, ts, value) VALUES (?, ?, ?, ?, ?, ?)`,
-						k.instance, k.metric, k.device, k.day, sm.Time.UTC(), sm.Value)
-				}
-				if err := s.session.ExecuteBatch(b); err != nil {
-					return fmt.Errorf("writing raw points: %w", err)
-				}
+			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+			for _, sm := range chunk {
+				t := sm.Time.UTC()
+				b.Query(`INSERT INTO `+s.t("measures_raw")+` (instance_id, metric, device, day, ts, value) VALUES (?, ?, ?, ?, ?, ?)`,
+					sm.InstanceID, sm.Metric, sm.Device, day(t), t, sm.Value)
+			}
+			if err := s.session.ExecuteBatch(b); err != nil {
+				return fmt.Errorf("writing raw points: %w", err)
 			}
 			return nil
 		})
 	}
-	byInstance := map[string][]storage.Sample{}
-	for _, sm := range latest {
-		byInstance[sm.InstanceID] = append(byInstance[sm.InstanceID], sm)
+	// Latest values: one statement per instance and sample time.
+	type instTime struct {
+		id string
+		t  time.Time
 	}
-	for id, sms := range byInstance {
-		id, sms := id, sms
+	groups := map[instTime]map[string]string{}
+	for _, sm := range latest {
+		k := instTime{sm.InstanceID, sm.Time.UTC()}
+		if groups[k] == nil {
+			groups[k] = map[string]string{}
+		}
+		groups[k][sm.Metric+"\x00"+sm.Device] = encodeLatest(sm)
+	}
+	var stmts []func(b *gocql.Batch)
+	for k, m := range groups {
+		stmts = append(stmts, func(b *gocql.Batch) {
+			b.Query(`UPDATE `+s.t("latest")+` USING TIMESTAMP ? SET series = series + ? WHERE instance_id = ?`, micros(k.t), m, k.id)
+		})
+	}
+	// Each holds a whole instance's series: fewer per batch, to stay far below
+	// Cassandra's batch_size_fail_threshold.
+	for i := 0; i < len(stmts); i += batchSize / 10 {
+		chunk := stmts[i:min(i+batchSize/10, len(stmts))]
 		fns = append(fns, func(ctx context.Context) error {
 			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-			for _, sm := range sms {
-				b.Query(`INSERT INTO `+s.t("metrics")+` (instance_id, metric, device, unit, kind, last_ts, last_value) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-					id, sm.Metric, sm.Device, sm.Unit, sm.Kind, sm.Time.UTC(), sm.Value, micros(sm.Time))
+			for _, add := range chunk {
+				add(b)
 			}
 			if err := s.session.ExecuteBatch(b); err != nil {
 				return fmt.Errorf("writing latest values: %w", err)
@@ -201,6 +233,15 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 		return err
 	}
 	// Pending buckets only after the points they summarise are written.
+	defer func() {
+		s.mu.Lock()
+		for k, b := range pending {
+			if s.open(b, now) {
+				s.marked[k] = b
+			}
+		}
+		s.mu.Unlock()
+	}()
 	byShard := map[int][][2]any{}
 	for k, b := range pending {
 		byShard[shardOf(k[0])] = append(byShard[shardOf(k[0])], [2]any{k[0], b})
@@ -222,6 +263,9 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	return runAll(ctx, 16, fns)
 }
 
+// open reports whether a minute bucket may still take points at now.
+func (s *Store) open(bucket, now time.Time) bool { return now.Before(bucket.Add(time.Minute + Grace)) }
+
 // ProcessRollups computes the minute rollups of pending buckets from the raw
 // points, then the hour rollups they belong to from the minute rollups. Any
 // collector may run it; results are the same whoever computes them.
@@ -238,7 +282,11 @@ func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 		var ps []pend
 		var p pend
 		for iter.Scan(&p.series, &p.bucket) {
-			ps = append(ps, p)
+			// Leave open buckets for later (with a margin for clock skew
+			// between collectors).
+			if !s.open(p.bucket, started.Add(-10*time.Second)) {
+				ps = append(ps, p)
+			}
 		}
 		if err := iter.Close(); err != nil {
 			return done, fmt.Errorf("reading pending rollups: %w", err)
@@ -417,23 +465,43 @@ func (s *Store) seriesOf(ctx context.Context, q storage.MeasureQuery) ([]storage
 	return infos, nil
 }
 
+// latestValue is a latest-table entry.
+type latestValue struct {
+	Unit  string    `json:"u"`
+	Kind  string    `json:"k"`
+	Time  time.Time `json:"t"`
+	Value float64   `json:"v"`
+}
+
+func encodeLatest(sm storage.Sample) string {
+	b, _ := json.Marshal(latestValue{Unit: sm.Unit, Kind: sm.Kind, Time: sm.Time.UTC(), Value: sm.Value})
+	return string(b)
+}
+
 func (s *Store) metrics(ctx context.Context, instanceID, metric string) ([]storage.MetricInfo, error) {
-	stmt := `SELECT metric, device, unit, kind, last_ts, last_value FROM ` + s.t("metrics") + ` WHERE instance_id = ?`
-	args := []any{instanceID}
-	if metric != "" {
-		stmt += ` AND metric = ?`
-		args = append(args, metric)
-	}
-	iter := s.session.Query(stmt, args...).WithContext(ctx).Iter()
-	out := []storage.MetricInfo{}
-	var m storage.MetricInfo
-	for iter.Scan(&m.Name, &m.Device, &m.Unit, &m.Kind, &m.LastTime, &m.LastValue) {
-		m.LastTime = m.LastTime.UTC()
-		out = append(out, m)
-	}
-	if err := iter.Close(); err != nil {
+	var series map[string]string
+	err := s.session.Query(`SELECT series FROM `+s.t("latest")+` WHERE instance_id = ?`, instanceID).WithContext(ctx).Scan(&series)
+	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
 		return nil, fmt.Errorf("reading metrics of %s: %w", instanceID, err)
 	}
+	out := []storage.MetricInfo{}
+	for k, v := range series {
+		name, device, _ := strings.Cut(k, "\x00")
+		if metric != "" && name != metric {
+			continue
+		}
+		var lv latestValue
+		if err := json.Unmarshal([]byte(v), &lv); err != nil {
+			return nil, fmt.Errorf("metrics of %s: %w", instanceID, err)
+		}
+		out = append(out, storage.MetricInfo{Name: name, Device: device, Unit: lv.Unit, Kind: lv.Kind, LastTime: lv.Time.UTC(), LastValue: lv.Value})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Device < out[j].Device
+	})
 	return out, nil
 }
 

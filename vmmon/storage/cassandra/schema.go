@@ -36,8 +36,10 @@ var schema = map[int][]string{
 			AND default_time_to_live = {hour_ttl} AND gc_grace_seconds = 10800`,
 		`CREATE TABLE IF NOT EXISTS {ks}.rollup_pending (shard int, series text, bucket timestamp, PRIMARY KEY ((shard), series, bucket))
 			WITH gc_grace_seconds = 3600`,
-		`CREATE TABLE IF NOT EXISTS {ks}.metrics (instance_id text, metric text, device text, unit text, kind text,
-			last_ts timestamp, last_value double, PRIMARY KEY ((instance_id), metric, device))`,
+		// One row per instance: its series and each one's latest value. Every
+		// map entry keeps its own write time (the sample's), so an older point
+		// arriving late never replaces a newer one.
+		`CREATE TABLE IF NOT EXISTS {ks}.latest (instance_id text PRIMARY KEY, series map<text, text>)`,
 		`CREATE TABLE IF NOT EXISTS {ks}.instances (id text PRIMARY KEY, data text, updated_at timestamp)`,
 		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_project (project_id text, id text, PRIMARY KEY ((project_id), id))`,
 		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_host (host text, id text, PRIMARY KEY ((host), id))`,
@@ -130,3 +132,10 @@ func (s *Store) SetVersionForTest(ctx context.Context, v int) error {
 	return s.session.Query(`INSERT INTO `+s.cfg.Keyspace+`.schema_version (id, version, applied_at) VALUES ('vmmon', ?, ?)`,
 		v, time.Now()).WithContext(ctx).Exec()
 }
+
+// Keyspace returns the keyspace the store uses.
+func (s *Store) Keyspace() string { return s.cfg.Keyspace }
+
+// SessionForBench exposes the session so that benchmarks can compare the
+// driver with plain CQL on the same connection.
+func (s *Store) SessionForBench() *gocql.Session { return s.session }

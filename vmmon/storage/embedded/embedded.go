@@ -46,7 +46,11 @@ type Store struct {
 	db        *bolt.DB
 	retention storage.Retention
 	now       func() time.Time
+	lastPrune time.Time
 }
+
+// PruneEvery is how often ProcessRollups scans for expired points.
+const PruneEvery = 10 * time.Minute
 
 // Open opens the store in dir/vmmon.db, creating or upgrading its layout.
 func Open(dir string, retention storage.Retention) (*Store, error) {
@@ -203,6 +207,10 @@ func decodeAgg(b []byte) storage.Agg {
 // computed at write time.
 func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 	now := s.now()
+	if now.Sub(s.lastPrune) < PruneEvery {
+		return 0, nil
+	}
+	s.lastPrune = now
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, r := range []struct {
 			b   []byte
