@@ -7,7 +7,32 @@ var (
 	groupAPI         = d.Group("api", "The /v1 REST API.", ServiceFile)
 	groupStorage     = d.Group("storage", "Where samples, instances and events are kept.", ServiceFile)
 	groupCassandra   = d.Group("cassandra", "The Apache Cassandra storage driver.", ServiceFile)
+	groupCollector   = d.Group("collector", "vmmon-collector.", ServiceFile)
 )
+
+// Collector holds the [collector] options.
+var Collector = struct {
+	AgentQueue      StringOpt
+	NovaQueue       StringOpt
+	ParkingQueue    StringOpt
+	ParkingMax      IntOpt
+	RollupInterval  SecondsOpt
+	StaleMultiplier FloatOpt
+	DownMultiplier  FloatOpt
+}{
+	AgentQueue: d.String(groupCollector, "agent_queue", "vmmon-collector.agent",
+		"Queue, shared by every collector, bound to the agents' samples, heartbeats and events."),
+	NovaQueue: d.String(groupCollector, "notification_queue", "vmmon-collector.notifications",
+		"Queue, shared by every collector, bound to Nova's notification topics (never Nova's own queues)."),
+	ParkingQueue: d.String(groupCollector, "parking_queue", "vmmon-collector.parked",
+		"Queue where messages that cannot be decoded are kept for inspection."),
+	ParkingMax:     d.Int(groupCollector, "parking_max_messages", 10000, "Most messages the parking queue keeps (the oldest go first).", Min(1)),
+	RollupInterval: d.Seconds(groupCollector, "rollup_interval", 10, "Seconds between two passes over pending rollups.", Min(1)),
+	StaleMultiplier: d.Float(groupCollector, "stale_after_intervals", 3,
+		"An agent whose last heartbeat is older than this many of its intervals is stale.", Min(1)),
+	DownMultiplier: d.Float(groupCollector, "down_after_intervals", 10,
+		"An agent whose last heartbeat is older than this many of its intervals is down.", Min(1)),
+}
 
 // Authtoken holds the [keystone_authtoken] options.
 var Authtoken = struct {

@@ -178,3 +178,30 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 		}
 	}
 }
+
+// DeclareParking declares a fanout dead-letter exchange and a bounded queue
+// behind it, where rejected messages wait for a person to look at them.
+func DeclareParking(ctx context.Context, opts Options, exchange, queue string, maxMessages int) error {
+	d := &dialer{opts: &opts}
+	conn, err := d.dialOnce(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	durable := opts.Durable || opts.Quorum
+	if err := ch.ExchangeDeclare(exchange, amqp.ExchangeFanout, durable, false, false, false, nil); err != nil {
+		return fmt.Errorf("while declaring parking exchange %q: %w", exchange, err)
+	}
+	args := amqp.Table{"x-max-length": int64(maxMessages)}
+	if _, err := ch.QueueDeclare(queue, durable, false, false, false, args); err != nil {
+		return fmt.Errorf("while declaring parking queue %q: %w", queue, err)
+	}
+	if err := ch.QueueBind(queue, "#", exchange, false, nil); err != nil {
+		return fmt.Errorf("while binding parking queue %q: %w", queue, err)
+	}
+	return nil
+}

@@ -149,7 +149,8 @@ type Host struct {
 	Stream        string    `json:"stream"`
 	LastSeq       uint64    `json:"last_seq"`
 	SeqGaps       uint64    `json:"seq_gaps"`
-	Heartbeat     string    `json:"heartbeat"` // the last heartbeat, as JSON
+	Mismatched    uint64    `json:"mismatched_samples"` // batches' instances Nova placed on another host
+	Heartbeat     string    `json:"heartbeat"`          // the last heartbeat, as JSON
 }
 
 // Action is a control action requested through vmmon.

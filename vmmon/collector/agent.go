@@ -1,0 +1,162 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// agentTime is the UpdatedAt of instances known only from an agent: older
+// than any notification, so that whatever Nova says wins.
+var agentTime = time.Unix(1, 0).UTC()
+
+// HandleAgent handles a batch, heartbeat or lifecycle event from an agent.
+func (c *Collector) HandleAgent(ctx context.Context, d messaging.Delivery) messaging.Outcome {
+	m, err := messaging.Decode(d.Body)
+	if err != nil {
+		return c.outcome(ctx, d, err)
+	}
+	kind, host, _ := strings.Cut(d.RoutingKey, ".")
+	switch kind {
+	case agentmsg.KindSamples:
+		var b agentmsg.Batch
+		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectBatch, &b); err != nil {
+			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+		}
+		err = c.durably(ctx, "batch from "+host, func(ctx context.Context) error { return c.batch(ctx, &b) })
+		if err == nil {
+			c.count(func(s *Stats) { s.Batches++ })
+		}
+	case agentmsg.KindHeartbeat:
+		var hb agentmsg.Heartbeat
+		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectHeartbeat, &hb); err != nil {
+			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+		}
+		err = c.durably(ctx, "heartbeat from "+host, func(ctx context.Context) error { return c.heartbeat(ctx, &hb) })
+		if err == nil {
+			c.count(func(s *Stats) { s.Heartbeats++ })
+		}
+	case agentmsg.KindEvents:
+		var e agentmsg.Event
+		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectEvent, &e); err != nil {
+			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+		}
+		err = c.durably(ctx, "event from "+host, func(ctx context.Context) error {
+			return c.store.AddEvent(ctx, storage.Event{InstanceID: e.UUID, ID: m.MessageID, Time: e.Time, Source: "libvirt",
+				Type: "libvirt." + e.Event, Detail: e.Detail, Host: e.Host})
+		})
+		if err == nil {
+			c.count(func(s *Stats) { s.AgentEvents++ })
+		}
+	default:
+		err = fmt.Errorf("%w: routing key %q is not samples.*, heartbeat.* or events.*", errPark, d.RoutingKey)
+	}
+	return c.outcome(ctx, d, err)
+}
+
+// batch pairs each instance's metrics with its project and host, and writes them.
+func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
+	var samples []storage.Sample
+	mismatched := 0
+	for i := range b.Instances {
+		in := &b.Instances[i]
+		inst, err := c.store.GetInstance(ctx, in.UUID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			// Seen by an agent before Nova said anything: keep what the
+			// domain's metadata tells until Nova does.
+			inst = agentInstance(in, b.Host)
+			if err := c.store.PutInstance(ctx, inst); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if inst.Host != "" && inst.Host != b.Host && inst.UpdatedAt.After(agentTime) {
+			// Nova says the instance lives elsewhere (a migration in flight,
+			// or a stale domain): flag it, never mix it into the series.
+			mismatched++
+			continue
+		}
+		for _, m := range in.Metrics {
+			samples = append(samples, storage.Sample{InstanceID: in.UUID, Metric: m.Name, Device: m.Device, Time: in.Time,
+				Value: m.Value, Unit: m.Unit, Kind: m.Kind, ProjectID: inst.ProjectID, Host: b.Host})
+		}
+	}
+	if err := c.store.WriteSamples(ctx, samples); err != nil {
+		return err
+	}
+	c.count(func(s *Stats) { s.Samples += len(samples); s.HostMismatch += mismatched })
+	return c.updateHost(ctx, b.Host, func(h *storage.Host) {
+		if h.Stream == b.Stream && b.Seq > h.LastSeq+1 {
+			h.SeqGaps += b.Seq - h.LastSeq - 1
+		}
+		if h.Stream != b.Stream || b.Seq > h.LastSeq {
+			h.Stream, h.LastSeq = b.Stream, b.Seq
+		}
+		h.Mismatched += uint64(mismatched)
+		if h.Interval == 0 {
+			h.Interval = b.Interval
+		}
+	})
+}
+
+func agentInstance(in *agentmsg.Instance, host string) storage.Instance {
+	inst := storage.Instance{ID: in.UUID, Name: in.Name, Host: host, State: agentState(in.State), PowerState: in.State,
+		UpdatedAt: agentTime, IPs: []string{}}
+	if n := in.Nova; n != nil {
+		inst.Name, inst.ProjectID, inst.UserID = n.Name, n.ProjectID, n.UserID
+		inst.FlavorName, inst.FlavorVCPUs, inst.FlavorMemoryMB, inst.FlavorDiskGB = n.Flavor.Name, n.Flavor.VCPUs, n.Flavor.MemoryMB, n.Flavor.DiskGB
+		if n.RootType == "image" {
+			inst.ImageID = n.RootID
+		}
+		for _, p := range n.Ports {
+			inst.IPs = append(inst.IPs, p.IPs...)
+		}
+	}
+	return inst
+}
+
+// agentState maps a libvirt state to the Nova vm_state it most likely is.
+func agentState(s string) string {
+	switch s {
+	case "running", "blocked":
+		return "active"
+	case "paused":
+		return "paused"
+	case "shutoff", "shutdown", "crashed":
+		return "stopped"
+	case "pmsuspended":
+		return "suspended"
+	}
+	return s
+}
+
+func (c *Collector) updateHost(ctx context.Context, name string, f func(*storage.Host)) error {
+	h, err := c.store.GetHost(ctx, name)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	h.Name = name
+	f(&h)
+	return c.store.PutHost(ctx, h)
+}
+
+func (c *Collector) heartbeat(ctx context.Context, hb *agentmsg.Heartbeat) error {
+	raw, err := json.Marshal(hb)
+	if err != nil {
+		return err
+	}
+	return c.updateHost(ctx, hb.Host, func(h *storage.Host) {
+		if hb.Time.After(h.LastHeartbeat) {
+			h.LastHeartbeat, h.Interval, h.Heartbeat = hb.Time, hb.Interval, string(raw)
+		}
+	})
+}
