@@ -81,8 +81,14 @@ func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
 		}
 		if inst.Host != "" && inst.Host != b.Host && inst.UpdatedAt.After(agentTime) {
 			// Nova says the instance lives elsewhere (a migration in flight,
-			// or a stale domain): flag it, never mix it into the series.
+			// or a stale domain): flag it on the timeline, never mix it into
+			// the series.
 			mismatched++
+			if err := c.store.AddEvent(ctx, storage.Event{InstanceID: in.UUID, ID: b.Stream + "-" + fmt.Sprint(b.Seq),
+				Time: in.Time, Source: "vmmon", Type: "vmmon.host_mismatch", Host: b.Host,
+				Detail: fmt.Sprintf("samples from %s while Nova places the instance on %s; not stored", b.Host, inst.Host)}); err != nil {
+				return err
+			}
 			continue
 		}
 		for _, m := range in.Metrics {
@@ -94,18 +100,7 @@ func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
 		return err
 	}
 	c.count(func(s *Stats) { s.Samples += len(samples); s.HostMismatch += mismatched })
-	return c.updateHost(ctx, b.Host, func(h *storage.Host) {
-		if h.Stream == b.Stream && b.Seq > h.LastSeq+1 {
-			h.SeqGaps += b.Seq - h.LastSeq - 1
-		}
-		if h.Stream != b.Stream || b.Seq > h.LastSeq {
-			h.Stream, h.LastSeq = b.Stream, b.Seq
-		}
-		h.Mismatched += uint64(mismatched)
-		if h.Interval == 0 {
-			h.Interval = b.Interval
-		}
-	})
+	return c.store.RecordBatch(ctx, b.Host, b.Stream, b.Seq, b.Time)
 }
 
 func agentInstance(in *agentmsg.Instance, host string) storage.Instance {
@@ -139,24 +134,10 @@ func agentState(s string) string {
 	return s
 }
 
-func (c *Collector) updateHost(ctx context.Context, name string, f func(*storage.Host)) error {
-	h, err := c.store.GetHost(ctx, name)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	h.Name = name
-	f(&h)
-	return c.store.PutHost(ctx, h)
-}
-
 func (c *Collector) heartbeat(ctx context.Context, hb *agentmsg.Heartbeat) error {
 	raw, err := json.Marshal(hb)
 	if err != nil {
 		return err
 	}
-	return c.updateHost(ctx, hb.Host, func(h *storage.Host) {
-		if hb.Time.After(h.LastHeartbeat) {
-			h.LastHeartbeat, h.Interval, h.Heartbeat = hb.Time, hb.Interval, string(raw)
-		}
-	})
+	return c.store.PutHeartbeat(ctx, storage.Host{Name: hb.Host, LastHeartbeat: hb.Time, Interval: hb.Interval, Heartbeat: string(raw)})
 }

@@ -201,8 +201,9 @@ func TestHostMismatch(t *testing.T) {
 	if ms, _ := s.Metrics(ctx, uuid); len(ms) != 0 {
 		t.Errorf("mismatched samples stored: %+v", ms)
 	}
-	if h, _ := s.GetHost(ctx, "cmp1"); h.Mismatched != 1 || c.Stats().HostMismatch != 1 {
-		t.Errorf("mismatch not counted: %+v", h)
+	evs, _ := s.Events(ctx, storage.EventQuery{InstanceID: uuid})
+	if c.Stats().HostMismatch != 1 || len(evs) != 1 || evs[0].Type != "vmmon.host_mismatch" {
+		t.Errorf("mismatch not flagged: %+v, events %+v", c.Stats(), evs)
 	}
 }
 

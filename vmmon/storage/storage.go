@@ -6,7 +6,8 @@
 // suite (storage/storagetest).
 //
 // Every write is idempotent: writing the same sample, event or instance again
-// leaves the same rows.
+// leaves the same rows. Times of samples and events are kept to the
+// millisecond (Cassandra's timestamp precision).
 package storage
 
 import (
@@ -146,12 +147,17 @@ type Host struct {
 	Name          string    `json:"name"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Interval      float64   `json:"interval_s"`
-	Stream        string    `json:"stream"`
-	LastSeq       uint64    `json:"last_seq"`
-	SeqGaps       uint64    `json:"seq_gaps"`
-	Mismatched    uint64    `json:"mismatched_samples"` // batches' instances Nova placed on another host
-	Heartbeat     string    `json:"heartbeat"`          // the last heartbeat, as JSON
+	Heartbeat     string    `json:"heartbeat"` // the last heartbeat, as JSON
+	// From the batches of the agent's current stream (since it started),
+	// over the last BatchWindow: the highest sequence number, and how many
+	// below it never arrived.
+	Stream  string `json:"stream"`
+	LastSeq uint64 `json:"last_seq"`
+	SeqGaps uint64 `json:"seq_gaps"`
 }
+
+// BatchWindow is how long batch arrivals are remembered for gap counting.
+const BatchWindow = 24 * time.Hour
 
 // Action is a control action requested through vmmon.
 type Action struct {
@@ -188,7 +194,11 @@ type Store interface {
 	AddEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
 
-	PutHost(ctx context.Context, h Host) error
+	// PutHeartbeat stores h's heartbeat fields unless a newer heartbeat is stored.
+	PutHeartbeat(ctx context.Context, h Host) error
+	// RecordBatch notes that batch seq of stream arrived from host (at is the
+	// batch's time); a later stream becomes the host's current one.
+	RecordBatch(ctx context.Context, host, stream string, seq uint64, at time.Time) error
 	GetHost(ctx context.Context, name string) (Host, error)
 	ListHosts(ctx context.Context) ([]Host, error)
 

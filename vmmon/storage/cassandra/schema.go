@@ -46,7 +46,9 @@ var schema = map[int][]string{
 		`CREATE TABLE IF NOT EXISTS {ks}.instances_by_shard (shard int, id text, PRIMARY KEY ((shard), id))`,
 		`CREATE TABLE IF NOT EXISTS {ks}.events (instance_id text, month date, ts timestamp, id text, data text,
 			PRIMARY KEY ((instance_id, month), ts, id)) WITH CLUSTERING ORDER BY (ts DESC, id ASC)`,
-		`CREATE TABLE IF NOT EXISTS {ks}.hosts (name text PRIMARY KEY, data text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.hosts (name text PRIMARY KEY, last_heartbeat timestamp, interval double, heartbeat text, stream text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.host_batches (host text, stream text, seq bigint, PRIMARY KEY ((host, stream), seq))
+			WITH default_time_to_live = 86400 AND gc_grace_seconds = 3600`,
 		`CREATE TABLE IF NOT EXISTS {ks}.actions (instance_id text, id text, data text, PRIMARY KEY ((instance_id), id))`,
 		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_request (request_id text PRIMARY KEY, instance_id text, id text)`,
 		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_key (key text PRIMARY KEY, instance_id text, id text) WITH default_time_to_live = 86400`,

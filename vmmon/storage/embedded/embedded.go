@@ -26,19 +26,20 @@ import (
 const SchemaVersion = 1
 
 var (
-	bMeta       = []byte("meta")
-	bRaw        = []byte("raw")
-	bMinute     = []byte("rollup_1m")
-	bHour       = []byte("rollup_1h")
-	bMetrics    = []byte("metrics")
-	bInstances  = []byte("instances")
-	bEvents     = []byte("events")
-	bHosts      = []byte("hosts")
-	bActions    = []byte("actions")
-	bActionsReq = []byte("actions_by_request")
-	bActionsKey = []byte("actions_by_idempotency_key")
-	allBuckets  = [][]byte{bMeta, bRaw, bMinute, bHour, bMetrics, bInstances, bEvents, bHosts, bActions, bActionsReq, bActionsKey}
-	keyVersion  = []byte("schema_version")
+	bMeta        = []byte("meta")
+	bRaw         = []byte("raw")
+	bMinute      = []byte("rollup_1m")
+	bHour        = []byte("rollup_1h")
+	bMetrics     = []byte("metrics")
+	bInstances   = []byte("instances")
+	bEvents      = []byte("events")
+	bHosts       = []byte("hosts")
+	bHostBatches = []byte("host_batches")
+	bActions     = []byte("actions")
+	bActionsReq  = []byte("actions_by_request")
+	bActionsKey  = []byte("actions_by_idempotency_key")
+	allBuckets   = [][]byte{bMeta, bRaw, bMinute, bHour, bMetrics, bInstances, bEvents, bHosts, bHostBatches, bActions, bActionsReq, bActionsKey}
+	keyVersion   = []byte("schema_version")
 )
 
 // Store is the embedded driver.
@@ -138,7 +139,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 		minutes := map[bucketKey]bool{}
 		for _, sm := range samples {
 			sk := seriesKey(sm.InstanceID, sm.Metric, sm.Device)
-			t := sm.Time.UTC()
+			t := sm.Time.UTC().Truncate(time.Millisecond)
 			if err := raw.Put(timeKey(sk, t), f64(sm.Value)); err != nil {
 				return err
 			}
@@ -226,6 +227,15 @@ func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 					if err := c.Delete(); err != nil {
 						return err
 					}
+				}
+			}
+		}
+		cutoff := uint64(now.Add(-storage.BatchWindow).UnixNano())
+		c := tx.Bucket(bHostBatches).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if binary.BigEndian.Uint64(v) < cutoff {
+				if err := c.Delete(); err != nil {
+					return err
 				}
 			}
 		}
@@ -394,6 +404,7 @@ func eventKey(e storage.Event) []byte {
 
 // AddEvent stores an event (again: idempotent by instance, time and id).
 func (s *Store) AddEvent(ctx context.Context, e storage.Event) error {
+	e.Time = e.Time.UTC().Truncate(time.Millisecond)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		raw, err := json.Marshal(e)
 		if err != nil {
@@ -430,16 +441,92 @@ func (s *Store) Events(ctx context.Context, q storage.EventQuery) ([]storage.Eve
 	return out, err
 }
 
-// PutHost stores a host's status.
-func (s *Store) PutHost(ctx context.Context, h storage.Host) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bHosts), h.Name, h) })
+// hostRow is what the hosts bucket keeps.
+type hostRow struct {
+	storage.Host
+	StreamAt time.Time `json:"stream_at"`
+}
+
+func (s *Store) updateHost(tx *bolt.Tx, name string, f func(*hostRow)) error {
+	b := tx.Bucket(bHosts)
+	var h hostRow
+	if v := b.Get([]byte(name)); v != nil {
+		if err := json.Unmarshal(v, &h); err != nil {
+			return err
+		}
+	}
+	h.Name = name
+	f(&h)
+	return putJSON(b, name, h)
+}
+
+// PutHeartbeat stores a heartbeat unless a newer one is stored.
+func (s *Store) PutHeartbeat(ctx context.Context, hb storage.Host) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return s.updateHost(tx, hb.Name, func(h *hostRow) {
+			if hb.LastHeartbeat.After(h.LastHeartbeat) {
+				h.LastHeartbeat, h.Interval, h.Heartbeat = hb.LastHeartbeat, hb.Interval, hb.Heartbeat
+			}
+		})
+	})
+}
+
+func batchPrefix(host, stream string) []byte { return []byte(host + "\x00" + stream + "\x00") }
+
+// RecordBatch notes a batch's arrival.
+func (s *Store) RecordBatch(ctx context.Context, host, stream string, seq uint64, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		k := binary.BigEndian.AppendUint64(batchPrefix(host, stream), seq)
+		if err := tx.Bucket(bHostBatches).Put(k, binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))); err != nil {
+			return err
+		}
+		return s.updateHost(tx, host, func(h *hostRow) {
+			if !at.Before(h.StreamAt) {
+				h.Stream, h.StreamAt = stream, at
+			}
+		})
+	})
+}
+
+func (s *Store) hostView(tx *bolt.Tx, h hostRow) storage.Host {
+	out := h.Host
+	if h.Stream == "" {
+		return out
+	}
+	var (
+		n        uint64
+		min, max uint64
+	)
+	prefix := batchPrefix(h.Name, h.Stream)
+	c := tx.Bucket(bHostBatches).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		seq := binary.BigEndian.Uint64(k[len(prefix):])
+		if n == 0 || seq < min {
+			min = seq
+		}
+		if seq > max {
+			max = seq
+		}
+		n++
+	}
+	if n > 0 {
+		out.LastSeq, out.SeqGaps = max, max-min+1-n
+	}
+	return out
 }
 
 // GetHost returns one host or ErrNotFound.
 func (s *Store) GetHost(ctx context.Context, name string) (storage.Host, error) {
-	var h storage.Host
-	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bHosts), name, &h) })
-	return h, err
+	var out storage.Host
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var h hostRow
+		if err := getJSON(tx.Bucket(bHosts), name, &h); err != nil {
+			return err
+		}
+		out = s.hostView(tx, h)
+		return nil
+	})
+	return out, err
 }
 
 // ListHosts returns every host by name.
@@ -447,11 +534,11 @@ func (s *Store) ListHosts(ctx context.Context) ([]storage.Host, error) {
 	out := []storage.Host{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bHosts).ForEach(func(_, v []byte) error {
-			var h storage.Host
+			var h hostRow
 			if err := json.Unmarshal(v, &h); err != nil {
 				return err
 			}
-			out = append(out, h)
+			out = append(out, s.hostView(tx, h))
 			return nil
 		})
 	})

@@ -101,6 +101,13 @@ func testRaw(t *testing.T, s storage.Store) {
 			t.Errorf("point %d = %+v", j, p)
 		}
 	}
+	// Times are kept to the millisecond.
+	fine := base.Add(5*time.Hour + 123456789*time.Nanosecond)
+	write(t, s, []storage.Sample{{InstanceID: id, Metric: "precise", Time: fine, Value: 1, Unit: "x", Kind: "gauge"}})
+	p := measures(t, s, storage.MeasureQuery{InstanceID: id, Metric: "precise", Start: base, End: base.Add(6 * time.Hour)})
+	if len(p[0].Points) != 1 || !p[0].Points[0].Time.Equal(fine.Truncate(time.Millisecond)) {
+		t.Errorf("a nanosecond time read back as %+v; want %v", p[0].Points, fine.Truncate(time.Millisecond))
+	}
 	q.AllDevices, q.Device = true, ""
 	all := measures(t, s, q)
 	storage.SortSeries(all)
@@ -307,18 +314,34 @@ func testEvents(t *testing.T, s storage.Store) {
 }
 
 func testHosts(t *testing.T, s storage.Store) {
-	for _, h := range []storage.Host{{Name: "h2", LastHeartbeat: base, Interval: 10, LastSeq: 5, Heartbeat: `{"a":1}`},
-		{Name: "h1", LastHeartbeat: base, Interval: 10}, {Name: "h2", LastHeartbeat: base.Add(time.Minute), Interval: 10, LastSeq: 11, SeqGaps: 1}} {
-		if err := s.PutHost(ctx, h); err != nil {
+	for _, h := range []storage.Host{{Name: "h2", LastHeartbeat: base.Add(time.Minute), Interval: 10, Heartbeat: `{"n":2}`},
+		{Name: "h1", LastHeartbeat: base, Interval: 10}, {Name: "h2", LastHeartbeat: base, Interval: 5, Heartbeat: `{"n":1}`}} {
+		if err := s.PutHeartbeat(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Stream s1: batches 1..5 and 8 (6 and 7 lost), 3 again (redelivered),
+	// out of order; then the agent restarts with stream s2.
+	for i, seq := range []uint64{1, 2, 4, 3, 5, 8, 3} {
+		if err := s.RecordBatch(ctx, "h2", "s1", seq, base.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h, err := s.GetHost(ctx, "h2")
-	if err != nil || h.LastSeq != 11 || h.SeqGaps != 1 || !h.LastHeartbeat.Equal(base.Add(time.Minute)) {
-		t.Errorf("host = %+v, %v", h, err)
+	if err != nil || h.Stream != "s1" || h.LastSeq != 8 || h.SeqGaps != 2 || !h.LastHeartbeat.Equal(base.Add(time.Minute)) ||
+		h.Interval != 10 || h.Heartbeat != `{"n":2}` {
+		t.Errorf("host = %+v, %v; want stream s1, last seq 8, 2 gaps, the newer heartbeat", h, err)
+	}
+	for _, seq := range []uint64{1, 2} {
+		if err := s.RecordBatch(ctx, "h2", "s2", seq, base.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, _ := s.GetHost(ctx, "h2"); h.Stream != "s2" || h.LastSeq != 2 || h.SeqGaps != 0 {
+		t.Errorf("after a restart: %+v", h)
 	}
 	all, _ := s.ListHosts(ctx)
-	if len(all) != 2 {
+	if len(all) != 2 || all[0].Name != "h1" && all[1].Name != "h1" {
 		t.Errorf("hosts = %+v", all)
 	}
 	if _, err := s.GetHost(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
