@@ -49,6 +49,7 @@ bench: bed
 ## genconfig: regenerate the samples in etc/vmmon/ from the option declarations.
 genconfig:
 	$(GO) run ./vmmon/cmd/vmmon-manage config sample --output-dir etc/vmmon
+	$(GO) run ./vmmon/cmd/vmmon-manage policy sample --output-dir etc/vmmon
 
 clean:
 	rm -rf $(BIN)

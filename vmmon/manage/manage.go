@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"opendev.org/openstack/vmmon/vmmon/conf"
+	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
 )
 
@@ -83,6 +84,19 @@ var Commands = []Command{
 			}
 			fmt.Fprintf(env.Stdout, "stored %d, needed %d\n", have, want)
 			return nil
+		},
+	},
+	{
+		Group: "policy", Action: "sample",
+		Help: "write the documented default access rules (policy.yaml.sample)",
+		Flags: func(fs *flag.FlagSet, env *Env) {
+			fs.StringVar(&env.OutputDir, "output-dir", "", "write policy.yaml.sample into this directory instead of standard output")
+		},
+		Run: func(_ context.Context, env *Env) error {
+			if env.OutputDir == "" {
+				return policy.WriteSample(env.Stdout)
+			}
+			return writeFileAtomic(filepath.Join(env.OutputDir, "policy.yaml.sample"), policy.WriteSample)
 		},
 	},
 	{

@@ -1,0 +1,256 @@
+// Package api is vmmon-api: the versioned /v1 REST API. Each request is
+// checked (token, then policy against the instance's project), then answered
+// from storage. Another project's instance is 404, never 403.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"opendev.org/openstack/vmmon/vmmon/auth"
+	"opendev.org/openstack/vmmon/vmmon/policy"
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// Config is what the API needs.
+type Config struct {
+	Store     storage.Store
+	Validator auth.Validator
+	Policy    *policy.Enforcer
+	Log       *slog.Logger
+	// AuthURI is announced in WWW-Authenticate on 401.
+	AuthURI   string
+	MaxPoints int
+	MaxLimit  int
+	// StaleAfter and DownAfter are multiples of an agent's interval.
+	StaleAfter, DownAfter float64
+	// HealthDisableFile, while it exists, makes /healthcheck answer 503.
+	HealthDisableFile string
+	Now               func() time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	cfg    Config
+	router *mux.Router
+}
+
+// New builds the server.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxLimit <= 0 {
+		cfg.MaxLimit = 1000
+	}
+	if cfg.MaxPoints <= 0 {
+		cfg.MaxPoints = 10000
+	}
+	s := &Server{cfg: cfg, router: mux.NewRouter()}
+	r := s.router
+	r.HandleFunc("/", s.versions).Methods(http.MethodGet)
+	r.HandleFunc("/v1", s.version).Methods(http.MethodGet)
+	r.HandleFunc("/v1/", s.version).Methods(http.MethodGet)
+	r.HandleFunc("/healthcheck", s.healthcheck).Methods(http.MethodGet, http.MethodHead)
+	v1 := r.PathPrefix("/v1").Subrouter()
+	v1.Use(s.authenticate)
+	v1.HandleFunc("/instances", s.listInstances).Methods(http.MethodGet)
+	v1.HandleFunc("/instances/{id}", s.getInstance).Methods(http.MethodGet)
+	v1.HandleFunc("/instances/{id}/metrics", s.listMetrics).Methods(http.MethodGet)
+	v1.HandleFunc("/instances/{id}/metrics/{name}/measures", s.measures).Methods(http.MethodGet)
+	v1.HandleFunc("/instances/{id}/events", s.events).Methods(http.MethodGet)
+	v1.HandleFunc("/hosts", s.listHosts).Methods(http.MethodGet)
+	v1.HandleFunc("/hosts/{host}", s.getHost).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, http.StatusNotFound, "vmmon.not_found", "No resource at "+r.URL.Path+".")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, http.StatusMethodNotAllowed, "vmmon.method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+".")
+	})
+	return s
+}
+
+// Handler returns the server with its middleware.
+func (s *Server) Handler() http.Handler {
+	return withRequest(s.cfg.Log, withMicroversion(s.router))
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func versionDoc(r *http.Request) map[string]any {
+	return map[string]any{
+		"id": "v1.0", "status": "CURRENT", "min_version": MinVersion, "max_version": MaxVersion,
+		"updated":     "2026-11-28T00:00:00Z",
+		"links":       []map[string]string{{"rel": "self", "href": baseURL(r) + "/v1/"}},
+		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.vm-monitor-v1+json"}},
+	}
+}
+
+func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"versions": []any{versionDoc(r)}})
+}
+
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"version": versionDoc(r)})
+}
+
+// healthcheck follows oslo.middleware: 200 "OK", or 503 while the disable
+// file exists.
+func (s *Server) healthcheck(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	if p := s.cfg.HealthDisableFile; p != "" {
+		if _, err := os.Stat(p); err == nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("DISABLED BY FILE"))
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("OK"))
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.Header.Get("X-Auth-Token")
+		caller, err := s.cfg.Validator.Validate(r.Context(), token)
+		switch {
+		case errors.Is(err, auth.ErrInvalidToken) || (err == nil && caller == nil):
+			if s.cfg.AuthURI != "" {
+				w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", s.cfg.AuthURI))
+			}
+			fail(w, r, http.StatusUnauthorized, "vmmon.unauthorized", "Authenticate with a valid Keystone token in X-Auth-Token.")
+			return
+		case err != nil:
+			s.cfg.Log.Error("validating a token", "request_id", requestID(r), "error", err)
+			fail(w, r, http.StatusServiceUnavailable, "vmmon.identity_unavailable", "The identity service cannot be reached; try again later.")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, caller)))
+	})
+}
+
+func callerOf(r *http.Request) *auth.Caller {
+	c, _ := r.Context().Value(keyCaller).(*auth.Caller)
+	return c
+}
+
+func credentials(c *auth.Caller) *policy.Credentials {
+	return &policy.Credentials{Roles: c.Roles, Attrs: map[string]string{
+		"user_id": c.UserID, "project_id": c.ProjectID, "domain_id": c.DomainID, "system_scope": c.SystemScope}}
+}
+
+func (s *Server) allowed(r *http.Request, rule string, t policy.Target) bool {
+	return s.cfg.Policy.Allowed(rule, credentials(callerOf(r)), t)
+}
+
+// params checks that the query holds only the allowed parameters.
+func params(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, bool) {
+	q := r.URL.Query()
+	for k := range q {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			detail := fmt.Sprintf("Unknown query parameter %q.", k)
+			if len(allowed) > 0 {
+				detail += " Accepted: " + strings.Join(allowed, ", ") + "."
+			}
+			fail(w, r, http.StatusBadRequest, "vmmon.query.unknown_parameter", detail)
+			return nil, false
+		}
+	}
+	return q, true
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Log.Error("request failed", "request_id", requestID(r), "error", err)
+	fail(w, r, http.StatusInternalServerError, "vmmon.internal", "An internal error occurred; quote the request id to your operator.")
+}
+
+// instance loads an instance the caller may see under rule, or answers 404.
+func (s *Server) instance(w http.ResponseWriter, r *http.Request, rule string) (storage.Instance, bool) {
+	id := mux.Vars(r)["id"]
+	if !validID(id) {
+		fail(w, r, http.StatusBadRequest, "vmmon.instance.bad_id", fmt.Sprintf("%q is not an instance UUID.", id))
+		return storage.Instance{}, false
+	}
+	inst, err := s.cfg.Store.GetInstance(r.Context(), id)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.internal(w, r, err)
+		return inst, false
+	}
+	if errors.Is(err, storage.ErrNotFound) || !s.allowed(r, "vmmon:instance:get", policy.Target{"project_id": inst.ProjectID}) {
+		fail(w, r, http.StatusNotFound, "vmmon.instance.not_found", fmt.Sprintf("Instance %s not found.", id))
+		return inst, false
+	}
+	if rule != "vmmon:instance:get" && !s.allowed(r, rule, policy.Target{"project_id": inst.ProjectID}) {
+		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Policy does not allow "+rule+".")
+		return inst, false
+	}
+	return inst, true
+}
+
+func validID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseTime reads ISO 8601 (a time without a zone is UTC).
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time such as 2026-11-28T10:00:00Z", s)
+}
+
+func parseLimit(w http.ResponseWriter, r *http.Request, q url.Values, max int) (int, bool) {
+	limit := max
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fail(w, r, http.StatusBadRequest, "vmmon.query.bad_limit", fmt.Sprintf("limit %q: expected a whole number from 1 to %d.", v, max))
+			return 0, false
+		}
+		limit = min(n, max)
+	}
+	return limit, true
+}
+
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
