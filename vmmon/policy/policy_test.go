@@ -30,7 +30,7 @@ func TestRuleLanguage(t *testing.T) {
 		"literal":    "'shared':%(visibility)s",
 		"chain":      "rule:both or rule:owner",
 		"quoted":     `role:"a"`,
-		"Cased":      "ROLE:A",
+		"Cased":      "role:A",
 	}
 	for name, rule := range extra {
 		c, err := Parse(rule)
