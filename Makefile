@@ -18,7 +18,7 @@ build:
 
 ## run: the all-in-one on its embedded defaults, on 127.0.0.1:8780.
 run: build
-	$(BIN)/vmmon-aio
+	$(BIN)/vmmon-aio --data-dir .vmmon-aio
 
 ## unit: fast tests that need no service.
 unit:

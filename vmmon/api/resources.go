@@ -181,6 +181,9 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_all_devices", fmt.Sprintf("all_devices %q: expected true or false.", v))
 		return
 	}
+	if mq.Aggregation == "" {
+		mq.Aggregation = "mean"
+	}
 	series, err := s.cfg.Store.Measures(r.Context(), mq)
 	var ie *storage.InvalidError
 	if errors.As(err, &ie) {

@@ -105,7 +105,7 @@ func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
 
 func agentInstance(in *agentmsg.Instance, host string) storage.Instance {
 	inst := storage.Instance{ID: in.UUID, Name: in.Name, Host: host, State: agentState(in.State), PowerState: in.State,
-		UpdatedAt: agentTime, IPs: []string{}}
+		UpdatedAt: agentTime, IPs: []string{}, Source: "agent"}
 	if n := in.Nova; n != nil {
 		inst.Name, inst.ProjectID, inst.UserID = n.Name, n.ProjectID, n.UserID
 		inst.FlavorName, inst.FlavorVCPUs, inst.FlavorMemoryMB, inst.FlavorDiskGB = n.Flavor.Name, n.Flavor.VCPUs, n.Flavor.MemoryMB, n.Flavor.DiskGB

@@ -169,7 +169,7 @@ func parseNova(m *messaging.Message) (novaUpdate, error) {
 	default:
 		return u, errIgnore
 	}
-	u.inst.UpdatedAt = m.Timestamp
+	u.inst.UpdatedAt, u.inst.Source = m.Timestamp, "nova"
 	u.inst.Deleted = u.inst.State == "deleted"
 	if u.event.UserID == "" {
 		u.event.UserID, _ = m.Context["user_id"].(string)

@@ -96,6 +96,9 @@ type Instance struct {
 	DeletedAt      *time.Time `json:"deleted_at"`
 	UpdatedAt      time.Time  `json:"updated_at"` // of the information: orders updates
 	Deleted        bool       `json:"deleted"`
+	// Source says who described the instance last: "nova" (a notification)
+	// or "agent" (only the domain's metadata is known so far).
+	Source string `json:"source"`
 }
 
 // InstanceQuery filters and pages a listing, ordered by id.
