@@ -66,21 +66,27 @@ func New(cfg Config) *Server {
 	r.HandleFunc("/v1", s.version).Methods(http.MethodGet)
 	r.HandleFunc("/v1/", s.version).Methods(http.MethodGet)
 	r.HandleFunc("/healthcheck", s.healthcheck).Methods(http.MethodGet, http.MethodHead)
-	v1 := r.PathPrefix("/v1").Subrouter()
-	v1.Use(s.authenticate)
-	v1.HandleFunc("/instances", s.listInstances).Methods(http.MethodGet)
-	v1.HandleFunc("/instances/{id}", s.getInstance).Methods(http.MethodGet)
-	v1.HandleFunc("/instances/{id}/metrics", s.listMetrics).Methods(http.MethodGet)
-	v1.HandleFunc("/instances/{id}/metrics/{name}/measures", s.measures).Methods(http.MethodGet)
-	v1.HandleFunc("/instances/{id}/events", s.events).Methods(http.MethodGet)
-	v1.HandleFunc("/hosts", s.listHosts).Methods(http.MethodGet)
-	v1.HandleFunc("/hosts/{host}", s.getHost).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{http.MethodGet, "/v1/instances", s.listInstances},
+		{http.MethodGet, "/v1/instances/{id}", s.getInstance},
+		{http.MethodGet, "/v1/instances/{id}/metrics", s.listMetrics},
+		{http.MethodGet, "/v1/instances/{id}/metrics/{name}/measures", s.measures},
+		{http.MethodGet, "/v1/instances/{id}/events", s.events},
+		{http.MethodGet, "/v1/hosts", s.listHosts},
+		{http.MethodGet, "/v1/hosts/{host}", s.getHost},
+	} {
+		r.Handle(rt.path, s.authenticate(rt.h)).Methods(rt.method)
+	}
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusNotFound, "vmmon.not_found", "No resource at "+r.URL.Path+".")
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusMethodNotAllowed, "vmmon.method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+".")
 	})
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
 	return s
 }
 
