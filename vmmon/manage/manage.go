@@ -14,6 +14,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"opendev.org/openstack/vmmon/vmmon/catalog"
 	"opendev.org/openstack/vmmon/vmmon/conf"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
@@ -34,6 +38,8 @@ type Env struct {
 	ConfFlags      *conf.Flags
 	Args           []string // what is left after the flags
 	OutputDir      string
+	Region         string
+	URLs           map[gophercloud.Availability]*string
 }
 
 // ErrUsage marks a command line that names no known command.
@@ -87,6 +93,18 @@ var Commands = []Command{
 		},
 	},
 	{
+		Group: "service", Action: "register",
+		Help: "create or update the vm-monitor service and its endpoints in Keystone (as the admin of the OS_* variables)",
+		Flags: func(fs *flag.FlagSet, env *Env) {
+			env.URLs = map[gophercloud.Availability]*string{}
+			for _, a := range []gophercloud.Availability{gophercloud.AvailabilityPublic, gophercloud.AvailabilityInternal, gophercloud.AvailabilityAdmin} {
+				env.URLs[a] = fs.String(string(a)+"-url", "", "the "+string(a)+" endpoint URL (default: the public one)")
+			}
+			fs.StringVar(&env.Region, "region", "RegionOne", "the endpoints' region")
+		},
+		Run: registerService,
+	},
+	{
 		Group: "policy", Action: "sample",
 		Help: "write the documented default access rules (policy.yaml.sample)",
 		Flags: func(fs *flag.FlagSet, env *Env) {
@@ -111,6 +129,66 @@ var Commands = []Command{
 			return nil
 		},
 	},
+}
+
+func registerService(ctx context.Context, env *Env) error {
+	public := *env.URLs[gophercloud.AvailabilityPublic]
+	if public == "" {
+		return errors.New("--public-url is required, e.g. http://controller:8780")
+	}
+	urls := map[gophercloud.Availability]string{}
+	for a, u := range env.URLs {
+		urls[a] = *u
+		if urls[a] == "" {
+			urls[a] = public
+		}
+	}
+	ao, err := adminFromEnv()
+	if err != nil {
+		return err
+	}
+	provider, err := openstack.AuthenticatedClient(ctx, ao)
+	if err != nil {
+		return fmt.Errorf("authenticating as %s: %w", ao.Username, err)
+	}
+	identity, err := openstack.NewIdentityV3(provider, gophercloud.EndpointOpts{})
+	if err != nil {
+		return err
+	}
+	identity.Endpoint = gophercloud.NormalizeURL(ao.IdentityEndpoint)
+	res, err := catalog.Register(ctx, identity, catalog.Registration{Region: env.Region, URLs: urls})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "service %s (%s): created %v, updated %v, unchanged %v\n", res.ServiceID, catalog.ServiceType,
+		res.Created, res.Updated, res.Unchanged)
+	return nil
+}
+
+// adminFromEnv reads the admin credentials from the OS_* variables, as the
+// openstack client does (domains default to Default).
+func adminFromEnv() (gophercloud.AuthOptions, error) {
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	ao := gophercloud.AuthOptions{IdentityEndpoint: get("OS_AUTH_URL", ""), Username: get("OS_USERNAME", ""),
+		Password: get("OS_PASSWORD", ""), DomainName: get("OS_USER_DOMAIN_NAME", "Default"),
+		Scope: &gophercloud.AuthScope{ProjectName: get("OS_PROJECT_NAME", ""), DomainName: get("OS_PROJECT_DOMAIN_NAME", "Default")}}
+	var missing []string
+	for k, v := range map[string]string{"OS_AUTH_URL": ao.IdentityEndpoint, "OS_USERNAME": ao.Username,
+		"OS_PASSWORD": ao.Password, "OS_PROJECT_NAME": ao.Scope.ProjectName} {
+		if v == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return ao, fmt.Errorf("admin credentials: set %s (as for the openstack client)", strings.Join(missing, ", "))
+	}
+	return ao, nil
 }
 
 func openStore(ctx context.Context, env *Env) (backend.Store, error) {

@@ -1,0 +1,94 @@
+//go:build functional
+
+package functional
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
+
+	"opendev.org/openstack/vmmon/tests/bedenv"
+)
+
+func buildCmd(t *testing.T, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
+	cmd.Dir = bedenv.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// vmmon-manage service register puts vmmon in the real Keystone's catalog
+// (again without change); a keystoneauth1 session then finds vmmon-api by
+// service type and calls it with a member's token, which vmmon-api validates
+// with Keystone.
+func TestServiceRegisterAndKeystoneauth(t *testing.T) {
+	env := bedenv.Load(t)
+	manage, apiBin := buildCmd(t, "vmmon/cmd/vmmon-manage"), buildCmd(t, "vmmon/cmd/vmmon-api")
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := filepath.Join(dir, "vmmon.conf")
+	body := fmt.Sprintf("[api]\nbind_host = 127.0.0.1\nbind_port = %d\n[storage]\ndriver = embedded\npath = %s\n"+
+		"[keystone_authtoken]\nauth_url = %s\nusername = vmmon\npassword = %s\nproject_name = service\n",
+		port, filepath.Join(dir, "store"), env.Get(t, "VMMON_KEYSTONE_URL"), env.Get(t, "VMMON_TEST_PASSWORD"))
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(manage, "db", "sync", "--config-file", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("db sync: %v %s", err, out)
+	}
+	api := exec.Command(apiBin, "--config-file", cfg)
+	var apiLog strings.Builder
+	api.Stderr = &apiLog
+	if err := api.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	until(t, 20*time.Second, "vmmon-api listening", func() bool { _, err := getJSON(base+"/", new(map[string]any)); return err == nil })
+
+	adminEnv := append(os.Environ(), "OS_AUTH_URL="+env.Get(t, "VMMON_KEYSTONE_URL"), "OS_USERNAME=admin",
+		"OS_PASSWORD="+env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), "OS_PROJECT_NAME=admin",
+		"OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default")
+	register := func() string {
+		cmd := exec.Command(manage, "service", "register", "--public-url", base, "--region", "RegionOne")
+		cmd.Env = adminEnv
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("service register: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	first, second := register(), register()
+	if !strings.Contains(second, "created [], updated []") || !strings.Contains(second, "unchanged [service public internal admin]") {
+		t.Errorf("second registration changed something: %s (first: %s)", second, first)
+	}
+	t.Cleanup(func() {
+		p, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+			IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"), Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"),
+			DomainName: "Default", Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
+		if err != nil {
+			return
+		}
+		ident, _ := openstack.NewIdentityV3(p, gophercloud.EndpointOpts{})
+		id := strings.Fields(strings.TrimPrefix(second, "service "))[0]
+		_ = services.Delete(context.Background(), ident, id).ExtractErr()
+	})
+	out, err := exec.Command(python, filepath.Join(bedenv.RepoRoot(), "tests", "interop", "keystoneauth_call.py"),
+		env.Get(t, "VMMON_KEYSTONE_URL"), "demo-member", env.Get(t, "VMMON_TEST_PASSWORD"), "demo", "/v1/instances").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "200\n") || !strings.Contains(string(out), `"instances"`) {
+		t.Errorf("keystoneauth1 call: %v\n%s\nvmmon-api log:\n%s", err, out, apiLog.String())
+	}
+}
