@@ -20,18 +20,24 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
+// rabbitOptions returns messaging options for url; t may be nil (benchmarks).
 func rabbitOptions(t *testing.T, url string) messaging.Options {
-	t.Helper()
 	u, err := transporturl.Parse(url)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
+	}
+	name := "vmmon-functional"
+	if t != nil {
+		name += ":" + t.Name()
 	}
 	return messaging.Options{
 		URL: u, RetryInterval: 200 * time.Millisecond, RetryBackoff: 200 * time.Millisecond,
 		IntervalMax: time.Second, ConnectionTimeout: 3 * time.Second, ConfirmTimeout: 10 * time.Second,
-		Prefetch: 10, ConnectionName: "vmmon-functional:" + t.Name(),
+		Prefetch: 10, ConnectionName: name,
 	}
 }
+
+func bedEnvURL(b *testing.B) string { return bedenv.Load(b).Get(b, "VMMON_TRANSPORT_URL") }
 
 func uniqueName(t *testing.T) string {
 	return fmt.Sprintf("vmmon-test-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())

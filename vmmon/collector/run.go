@@ -79,6 +79,7 @@ func (c *Collector) rollups(ctx context.Context, every time.Duration) error {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -88,10 +89,15 @@ func (c *Collector) rollups(ctx context.Context, every time.Duration) error {
 		for {
 			n, err := c.store.ProcessRollups(ctx, 5000)
 			if err != nil {
-				if ctx.Err() == nil {
-					c.log.Warn("processing rollups failed; will retry", "error", err)
+				if ctx.Err() == nil && !failing {
+					c.log.Warn("processing rollups failed; retrying every interval", "error", err)
 				}
+				failing = true
 				break
+			}
+			if failing {
+				c.log.Info("processing rollups works again")
+				failing = false
 			}
 			if n == 0 {
 				break

@@ -1,0 +1,205 @@
+//go:build functional
+
+package functional
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"opendev.org/openstack/vmmon/tests/bedenv"
+	"opendev.org/openstack/vmmon/vmmon-agent/agent"
+	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
+	"opendev.org/openstack/vmmon/vmmon-agent/spool"
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// streamRig is an agent on the 200-domain test driver publishing to an
+// exchange of the test's own, with a tap queue that sees every batch.
+type streamRig struct {
+	ex   string
+	seen *agentStream
+	stop func()
+}
+
+func startStream(t *testing.T, url string, interval time.Duration) *streamRig {
+	t.Helper()
+	env := bedenv.Load(t)
+	opts := rabbitOptions(t, url)
+	ex := uniqueName(t) + "-vmmon"
+	tap := uniqueName(t) + "-tap"
+	cleanup(t, url, []string{ex}, []string{tap})
+	seen := &agentStream{}
+	startConsumer(t, opts, messaging.Queue{Name: tap, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
+		RoutingKeys: []string{"samples.*"}}}}, seen.handler(t))
+	sp, _ := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
+	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
+	ag := agent.New(agent.Config{Host: "bed-stream", LibvirtURI: env.Get(t, "VMMON_LIBVIRT_TEST_URI_200"), Interval: interval,
+		Timeout: 5 * time.Second}, hypervisor.Dial, pub, sp, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = ag.Run(ctx); close(done) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+			pub.Close()
+		}
+	}
+	t.Cleanup(stop)
+	return &streamRig{ex: ex, seen: seen, stop: stop}
+}
+
+// verifyStored checks that every cpu point of every batch is stored once,
+// with its value.
+func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) {
+	t.Helper()
+	sent := map[string]map[time.Time]float64{}
+	for _, b := range batches {
+		for _, in := range b.Instances {
+			for _, m := range in.Metrics {
+				if m.Name == "cpu" {
+					if sent[in.UUID] == nil {
+						sent[in.UUID] = map[time.Time]float64{}
+					}
+					sent[in.UUID][in.Time.UTC().Truncate(time.Millisecond)] = m.Value
+				}
+			}
+		}
+	}
+	missing := 0
+	for uuid, pts := range sent {
+		var first, last time.Time
+		for ts := range pts {
+			if first.IsZero() || ts.Before(first) {
+				first = ts
+			}
+			if ts.After(last) {
+				last = ts
+			}
+		}
+		res, err := store.Measures(context.Background(), storage.MeasureQuery{InstanceID: uuid, Metric: "cpu", Start: first, End: last.Add(time.Millisecond)})
+		if err != nil {
+			t.Fatalf("%s: %v", uuid, err)
+		}
+		got := map[time.Time]float64{}
+		for _, p := range res[0].Points {
+			got[p.Time] = p.Value
+		}
+		for ts, v := range pts {
+			if got[ts] != v {
+				missing++
+			}
+		}
+		if len(got) != len(pts) {
+			t.Errorf("%s: %d points stored, %d sent", uuid, len(got), len(pts))
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d points sent but not stored", missing)
+	}
+	t.Logf("%d batches verified point by point over %d instances", len(batches), len(sent))
+}
+
+// collectorProcess runs the vmmon-collector binary with a configuration of
+// the test's own (its keyspace, queues and exchange).
+func collectorProcess(t *testing.T, bin, cfg string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "--config-file", cfg)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+func collectorConfig(t *testing.T, env bedenv.Env, ks, ex, queuePrefix string) string {
+	host, port, _ := strings.Cut(strings.Split(env.Get(t, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
+	cfg := filepath.Join(t.TempDir(), "vmmon.conf")
+	body := fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[oslo_messaging_rabbit]\nrabbit_retry_interval = 0.2\n"+
+		"rabbit_retry_backoff = 0.2\nrabbit_interval_max = 1\n[oslo_messaging_notifications]\ntopics = %s-none\n"+
+		"[storage]\ndriver = cassandra\n[cassandra]\nhosts = %s\nport = %s\nkeyspace = %s\nconsistency = ONE\n"+
+		"[collector]\nagent_queue = %s-agent\nnotification_queue = %s-nova\nparking_queue = %s-parked\nrollup_interval = 1\n",
+		env.Get(t, "VMMON_TRANSPORT_URL"), ex, queuePrefix, host, port, ks, queuePrefix, queuePrefix, queuePrefix)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// A collector killed with SIGKILL mid-stream and started again loses nothing.
+func TestCollectorSIGKILL(t *testing.T) {
+	env := bedenv.Load(t)
+	url := env.Get(t, "VMMON_TRANSPORT_URL")
+	store := openCassandra(t)
+	bin := buildCmd(t, "vmmon/cmd/vmmon-collector")
+	prefix := uniqueName(t)
+	rig := startStream(t, url, 500*time.Millisecond)
+	cleanup(t, url, []string{prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
+	cfg := collectorConfig(t, env, store.Keyspace(), rig.ex, prefix)
+	c := collectorProcess(t, bin, cfg)
+	until(t, 30*time.Second, "five batches", func() bool { b, _, _ := rig.seen.snapshot(); return len(b) >= 5 })
+	if err := c.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	time.Sleep(2 * time.Second)
+	c = collectorProcess(t, bin, cfg)
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	until(t, 30*time.Second, "five more batches", func() bool { b, _, _ := rig.seen.snapshot(); return len(b) >= 12 })
+	rig.stop()
+	batches, _, _ := rig.seen.snapshot()
+	last := batches[len(batches)-1]
+	until(t, 60*time.Second, "the last batch stored", func() bool {
+		h, err := store.GetHost(context.Background(), last.Host)
+		return err == nil && h.LastSeq >= last.Seq
+	})
+	time.Sleep(time.Second)
+	verifyStored(t, store, batches)
+}
+
+// Cassandra stopped for 60 s while agents publish, then started again: the
+// collector holds what it cannot write and loses nothing.
+func TestCollectorCassandraOutage(t *testing.T) {
+	env := bedenv.Load(t)
+	url := env.Get(t, "VMMON_TRANSPORT_URL")
+	store := openCassandra(t)
+	bin := buildCmd(t, "vmmon/cmd/vmmon-collector")
+	prefix := uniqueName(t)
+	rig := startStream(t, url, time.Second)
+	cleanup(t, url, []string{prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
+	c := collectorProcess(t, bin, collectorConfig(t, env, store.Keyspace(), rig.ex, prefix))
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	until(t, 30*time.Second, "three batches", func() bool { b, _, _ := rig.seen.snapshot(); return len(b) >= 3 })
+	script := bedenv.Script("cassandra.sh")
+	if out, err := exec.Command(script, "stop").CombinedOutput(); err != nil {
+		t.Fatalf("stopping Cassandra: %v %s", err, out)
+	}
+	t0 := time.Now()
+	t.Cleanup(func() { _ = exec.Command(script, "start").Run() })
+	time.Sleep(60 * time.Second)
+	if out, err := exec.Command(script, "start").CombinedOutput(); err != nil {
+		t.Fatalf("starting Cassandra: %v %s", err, out)
+	}
+	t.Logf("Cassandra was down for %v", time.Since(t0).Round(time.Second))
+	b, _, _ := rig.seen.snapshot()
+	until(t, 90*time.Second, "batches after the outage", func() bool { x, _, _ := rig.seen.snapshot(); return len(x) >= len(b)+3 })
+	rig.stop()
+	batches, _, _ := rig.seen.snapshot()
+	last := batches[len(batches)-1]
+	until(t, 120*time.Second, "the last batch stored", func() bool {
+		h, err := store.GetHost(context.Background(), last.Host)
+		return err == nil && h.LastSeq >= last.Seq
+	})
+	time.Sleep(time.Second)
+	verifyStored(t, store, batches)
+}
