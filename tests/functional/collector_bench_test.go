@@ -90,7 +90,7 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 			store := openCassandra(b)
 			ex := fmt.Sprintf("bench-%d-vmmon", time.Now().UnixNano())
 			q := collector.Queues{Agent: ex + "-agent", Nova: ex + "-nova", Parking: ex + "-parked", ParkingMax: 100,
-				AgentExchange: ex, NovaExchange: "nova", NotificationTopics: []string{ex}, RollupInterval: 5 * time.Second}
+				AgentExchange: ex, NovaExchange: "nova", NotificationTopics: []string{ex}, RollupInterval: 5 * time.Second, Workers: 8}
 			batches := 150
 			preload(b, url, q, ex, "samples.bench", batchMessages(batches, "bench"))
 			b.ResetTimer()
@@ -127,7 +127,7 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 		store := openCassandra(b)
 		ex := fmt.Sprintf("bench-%d-nova", time.Now().UnixNano())
 		q := collector.Queues{Agent: ex + "-agent", Nova: ex + "-nova", Parking: ex + "-parked", ParkingMax: 100,
-			AgentExchange: ex + "-vmmon", NovaExchange: "nova", NotificationTopics: []string{ex}, RollupInterval: 5 * time.Second}
+			AgentExchange: ex + "-vmmon", NovaExchange: "nova", NotificationTopics: []string{ex}, RollupInterval: 5 * time.Second, Workers: 8}
 		raw, err := os.ReadFile(filepath.Join("..", "..", "vmmon", "collector", "testdata", "instance-update.json"))
 		if err != nil {
 			b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
@@ -61,23 +62,89 @@ func (c *Collector) HandleAgent(ctx context.Context, d messaging.Delivery) messa
 	return c.outcome(ctx, d, err)
 }
 
+func (c *Collector) forgetInstance(id string) {
+	c.mu.Lock()
+	delete(c.instances, id)
+	c.mu.Unlock()
+}
+
+// lookupInstances returns what is known of the batch's instances, from the
+// cache or, for the others, read concurrently; unknown ones are absent.
+func (c *Collector) lookupInstances(ctx context.Context, ids []string) (map[string]storage.Instance, error) {
+	out := make(map[string]storage.Instance, len(ids))
+	now := c.now()
+	var missing []string
+	c.mu.Lock()
+	for _, id := range ids {
+		if e, ok := c.instances[id]; ok && now.Sub(e.at) < InstanceCacheTime {
+			out[id] = e.inst
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(c.instances) > 100000 {
+		c.instances = map[string]cachedInstance{}
+	}
+	c.mu.Unlock()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, 16)
+	)
+	for _, id := range missing {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			inst, err := c.store.GetInstance(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				out[id] = inst
+			case !errors.Is(err, storage.ErrNotFound) && first == nil:
+				first = err
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	c.mu.Lock()
+	for _, id := range missing {
+		if inst, ok := out[id]; ok {
+			c.instances[id] = cachedInstance{inst: inst, at: now}
+		}
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
 // batch pairs each instance's metrics with its project and host, and writes them.
 func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
 	var samples []storage.Sample
 	mismatched := 0
+	ids := make([]string, 0, len(b.Instances))
+	for i := range b.Instances {
+		ids = append(ids, b.Instances[i].UUID)
+	}
+	known, err := c.lookupInstances(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for i := range b.Instances {
 		in := &b.Instances[i]
-		inst, err := c.store.GetInstance(ctx, in.UUID)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
+		inst, ok := known[in.UUID]
+		if !ok {
 			// Seen by an agent before Nova said anything: keep what the
 			// domain's metadata tells until Nova does.
 			inst = agentInstance(in, b.Host)
 			if err := c.store.PutInstance(ctx, inst); err != nil {
 				return err
 			}
-		case err != nil:
-			return err
+			c.forgetInstance(in.UUID)
 		}
 		if inst.Host != "" && inst.Host != b.Host && inst.UpdatedAt.After(agentTime) {
 			// Nova says the instance lives elsewhere (a migration in flight,

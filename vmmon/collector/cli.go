@@ -20,6 +20,7 @@ func QueuesFromConfig(c *conf.Config) Queues {
 		Parking: conf.Collector.ParkingQueue.Get(c), ParkingMax: conf.Collector.ParkingMax.Get(c),
 		AgentExchange: conf.Common.Exchange.Get(c), NovaExchange: conf.Notifications.NovaExchange.Get(c),
 		NotificationTopics: conf.Notifications.Topics.Get(c), RollupInterval: conf.Collector.RollupInterval.Get(c),
+		Workers: conf.Collector.Workers.Get(c),
 	}
 }
 

@@ -31,7 +31,18 @@ type Collector struct {
 
 	mu    sync.Mutex
 	stats Stats
+	// instances caches what is known of instances for pairing batches.
+	instances map[string]cachedInstance
 }
+
+type cachedInstance struct {
+	inst storage.Instance
+	at   time.Time
+}
+
+// InstanceCacheTime bounds how long a batch may be paired with what another
+// collector's notification has since changed.
+const InstanceCacheTime = 10 * time.Second
 
 // Stats counts what the collector did, for logs and tests.
 type Stats struct {
@@ -43,7 +54,7 @@ func New(store storage.Store, log *slog.Logger) *Collector {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Collector{store: store, log: log, now: time.Now, RetryWait: 500 * time.Millisecond}
+	return &Collector{store: store, log: log, now: time.Now, RetryWait: 500 * time.Millisecond, instances: map[string]cachedInstance{}}
 }
 
 // Stats returns a copy of the counters.
@@ -131,6 +142,7 @@ func (c *Collector) HandleNova(ctx context.Context, d messaging.Delivery) messag
 		if err := c.store.PutInstance(ctx, u.inst); err != nil {
 			return err
 		}
+		c.forgetInstance(u.inst.ID)
 		if err := c.store.AddEvent(ctx, u.event); err != nil {
 			return err
 		}

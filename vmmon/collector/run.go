@@ -20,6 +20,7 @@ type Queues struct {
 	NovaExchange       string   // "nova"
 	NotificationTopics []string // versioned_notifications, notifications
 	RollupInterval     time.Duration
+	Workers            int                // deliveries handled at once per queue
 	NovaOptions        *messaging.Options // when Nova's broker differs; nil: the same
 }
 
@@ -37,11 +38,11 @@ func (c *Collector) Run(ctx context.Context, opts messaging.Options, q Queues) e
 	if q.NovaOptions != nil {
 		novaOpts = *q.NovaOptions
 	}
-	agents := messaging.NewConsumer(opts, messaging.Queue{Name: q.Agent, DeadLetterExchange: dlx, Bindings: []messaging.Binding{{
+	agents := messaging.NewConsumer(opts, messaging.Queue{Name: q.Agent, DeadLetterExchange: dlx, Workers: q.Workers, Bindings: []messaging.Binding{{
 		Exchange:    messaging.Exchange{Name: q.AgentExchange},
 		RoutingKeys: []string{agentmsg.KindSamples + ".*", agentmsg.KindHeartbeat + ".*", agentmsg.KindEvents + ".*"},
 	}}})
-	nova := messaging.NewConsumer(novaOpts, messaging.Queue{Name: q.Nova, DeadLetterExchange: dlx, Bindings: []messaging.Binding{{
+	nova := messaging.NewConsumer(novaOpts, messaging.Queue{Name: q.Nova, DeadLetterExchange: dlx, Workers: q.Workers, Bindings: []messaging.Binding{{
 		Exchange: messaging.Exchange{Name: q.NovaExchange}, RoutingKeys: keys,
 	}}})
 	var (

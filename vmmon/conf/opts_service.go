@@ -17,6 +17,7 @@ var Collector = struct {
 	ParkingQueue    StringOpt
 	ParkingMax      IntOpt
 	RollupInterval  SecondsOpt
+	Workers         IntOpt
 	StaleMultiplier FloatOpt
 	DownMultiplier  FloatOpt
 }{
@@ -28,6 +29,8 @@ var Collector = struct {
 		"Queue where messages that cannot be decoded are kept for inspection."),
 	ParkingMax:     d.Int(groupCollector, "parking_max_messages", 10000, "Most messages the parking queue keeps (the oldest go first).", Min(1)),
 	RollupInterval: d.Seconds(groupCollector, "rollup_interval", 10, "Seconds between two passes over pending rollups.", Min(1)),
+	Workers: d.Int(groupCollector, "workers", 8,
+		"Messages of each queue handled at once (each is acknowledged once its own writes are durable).", Min(1)),
 	StaleMultiplier: d.Float(groupCollector, "stale_after_intervals", 3,
 		"An agent whose last heartbeat is older than this many of its intervals is stale.", Min(1)),
 	DownMultiplier: d.Float(groupCollector, "down_after_intervals", 10,

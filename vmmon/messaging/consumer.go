@@ -24,6 +24,8 @@ type Queue struct {
 	DeadLetterExchange string
 	// Transient queues belong to one consumer and vanish with it (live streams, tests).
 	Transient bool
+	// Workers handle deliveries concurrently (default 1: in order).
+	Workers int
 }
 
 // Delivery is one message received.
@@ -149,6 +151,35 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 	}
 	c.readyOnce.Do(func() { close(c.ready) })
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	workers := max(c.queue.Workers, 1)
+	work := make(chan amqp.Delivery)
+	settleErr := make(chan error, workers)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range work {
+				out := h(ctx, Delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Body: d.Body, Redelivered: d.Redelivered})
+				var err error
+				switch out {
+				case Ack:
+					err = d.Ack(false)
+				case Requeue:
+					err = d.Nack(false, true)
+				default:
+					err = d.Nack(false, false)
+				}
+				if err != nil {
+					select {
+					case settleErr <- fmt.Errorf("while settling delivery: %w", err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	defer func() { close(work); wg.Wait() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -158,22 +189,16 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 				return errors.New("connection closed")
 			}
 			return e
+		case err := <-settleErr:
+			return err
 		case d, ok := <-deliveries:
 			if !ok {
 				return errors.New("delivery channel closed by the broker")
 			}
-			out := h(ctx, Delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Body: d.Body, Redelivered: d.Redelivered})
-			var err error
-			switch out {
-			case Ack:
-				err = d.Ack(false)
-			case Requeue:
-				err = d.Nack(false, true)
-			default:
-				err = d.Nack(false, false)
-			}
-			if err != nil {
-				return fmt.Errorf("while settling delivery: %w", err)
+			select {
+			case work <- d:
+			case <-ctx.Done():
+				return nil
 			}
 		}
 	}
