@@ -299,3 +299,23 @@ func TestActionCompletion(t *testing.T) {
 		}
 	}
 }
+
+// A libvirt lifecycle event from an agent joins the instance's timeline.
+func TestAgentLifecycleEvent(t *testing.T) {
+	s := newStore(t)
+	c := New(s, nil)
+	at := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	payload, _ := agentmsg.Wrap(agentmsg.ObjectEvent, agentmsg.Event{Host: "cmp1", UUID: "u-1", Name: "instance-1",
+		Event: "suspended", Detail: "paused", Time: at})
+	body, _ := messaging.Encode(&messaging.Message{MessageID: "m-1", PublisherID: "vmmon-agent:cmp1", EventType: agentmsg.EventLifecycle,
+		Priority: "INFO", Timestamp: at, Payload: payload})
+	for i := 0; i < 2; i++ { // redelivered: stored once
+		if out := c.HandleAgent(ctx, messaging.Delivery{RoutingKey: "events.cmp1", Body: body}); out != messaging.Ack {
+			t.Fatal(out)
+		}
+	}
+	evs, _ := s.Events(ctx, storage.EventQuery{InstanceID: "u-1"})
+	if len(evs) != 1 || evs[0].Type != "libvirt.suspended" || evs[0].Source != "libvirt" || evs[0].Detail != "paused" || evs[0].Host != "cmp1" {
+		t.Errorf("events %+v", evs)
+	}
+}
