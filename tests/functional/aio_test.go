@@ -106,6 +106,30 @@ func TestAllInOne(t *testing.T) {
 		return points >= 2 && pts[len(pts)-1].Value > pts[0].Value
 	})
 	t.Logf("instances and moving measures %v after start", time.Since(started).Round(time.Millisecond))
+	// The live stream delivers the next sample of an instance.
+	resp, err := http.Get(base + "/v1/instances/7e57d000-0000-4000-8000-000000000001/stream")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, resp)
+	}
+	events := make(chan string, 1)
+	go func() {
+		rd := bufio.NewScanner(resp.Body)
+		for rd.Scan() {
+			if strings.HasPrefix(rd.Text(), "data: ") {
+				events <- rd.Text()
+				return
+			}
+		}
+	}()
+	select {
+	case ev := <-events:
+		if !strings.Contains(ev, `"name":"cpu"`) {
+			t.Errorf("stream event %s", ev)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("no sample on the live stream within 15 s")
+	}
+	resp.Body.Close()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -33,12 +33,17 @@ import (
 // bus delivers the agent's messages straight to the collector, as RabbitMQ
 // would, and reports a message the collector did not take as not delivered
 // (so that it stays in the agent's spool).
-type bus struct{ c *collector.Collector }
+type bus struct {
+	c   *collector.Collector
+	hub *api.Hub
+}
 
 func (b bus) PublishBody(ctx context.Context, routingKey string, body []byte) error {
-	if out := b.c.HandleAgent(ctx, messaging.Delivery{Exchange: "vmmon", RoutingKey: routingKey, Body: body}); out != messaging.Ack {
+	d := messaging.Delivery{Exchange: "vmmon", RoutingKey: routingKey, Body: body}
+	if out := b.c.HandleAgent(ctx, d); out != messaging.Ack {
 		return fmt.Errorf("%w: the collector did not take %s", messaging.ErrNotConfirmed, routingKey)
 	}
+	b.hub.HandleDelivery(ctx, d)
 	return nil
 }
 
@@ -89,14 +94,15 @@ func run(ctx context.Context, log *slog.Logger, stdout io.Writer, dataDir, bind,
 		return err
 	}
 	c := collector.New(store, log)
+	hub := api.NewHub(64)
 	hostname, _ := os.Hostname()
 	a := agent.New(agent.Config{Host: hostname, LibvirtURI: uri, Interval: interval, Timeout: 5 * time.Second},
-		hypervisor.Dial, bus{c}, sp, log)
+		hypervisor.Dial, bus{c, hub}, sp, log)
 	enforcer, err := policy.New("")
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Store: store, Validator: auth.NoAuth{}, Policy: enforcer, Log: log,
+	srv := api.New(api.Config{Store: store, Validator: auth.NoAuth{}, Policy: enforcer, Log: log, Live: hub,
 		StaleAfter: 3, DownAfter: 10, MaxPoints: 10000, MaxLimit: 1000})
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/auth"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
 	"opendev.org/openstack/vmmon/vmmon/storage/embedded"
@@ -327,4 +330,73 @@ func FuzzInstancesQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+func batchDelivery(t *testing.T, id string, v float64) messaging.Delivery {
+	t.Helper()
+	payload, _ := agentmsg.Wrap(agentmsg.ObjectBatch, agentmsg.Batch{Host: "cmp1", Seq: 1, Time: now, Instances: []agentmsg.Instance{{
+		UUID: id, State: "running", Time: now, Metrics: []agentmsg.Metric{{Name: "cpu_util", Value: v, Unit: "%", Kind: "rate"}}}}})
+	body, _ := messaging.Encode(&messaging.Message{MessageID: "m", EventType: agentmsg.EventSamples, Priority: "INFO", Timestamp: now, Payload: payload})
+	return messaging.Delivery{RoutingKey: "samples.cmp1", Body: body}
+}
+
+// The live stream sends an instance's samples as Server-Sent Events; a
+// client that disconnects frees everything; a slow one is dropped.
+func TestLiveStream(t *testing.T) {
+	st, _ := embedded.Open(t.TempDir(), storage.Retention{})
+	defer st.Close()
+	_ = st.PutInstance(context.Background(), storage.Instance{ID: instA, ProjectID: "p-a", UpdatedAt: now})
+	pol, _ := policy.New("")
+	hub := NewHub(2)
+	srv := httptest.NewServer(New(Config{Store: st, Validator: callers, Policy: pol, Log: quiet, Live: hub, Now: func() time.Time { return now }}).Handler())
+	defer srv.Close()
+	open := func(token string) (*http.Response, *bufio.Reader) {
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/instances/"+instA+"/stream", nil)
+		req.Header.Set("X-Auth-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, bufio.NewReader(resp.Body)
+	}
+	if resp, _ := open("other"); resp.StatusCode != 404 {
+		t.Errorf("another project's stream: %d", resp.StatusCode)
+	}
+	resp, rd := open("reader")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	_, _ = rd.ReadString('\n') // the opening comment
+	_, _ = rd.ReadString('\n')
+	for hub.Clients() != 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hub.HandleDelivery(context.Background(), batchDelivery(t, instA, 42))
+	hub.HandleDelivery(context.Background(), batchDelivery(t, instB, 7)) // not this stream's
+	ev, _ := rd.ReadString('\n')
+	data, _ := rd.ReadString('\n')
+	if ev != "event: sample\n" || !strings.Contains(data, `"value":42`) || !strings.Contains(data, instA) {
+		t.Errorf("event %q %q", ev, data)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for hub.Clients() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if hub.Clients() != 0 {
+		t.Errorf("%d clients after the client left", hub.Clients())
+	}
+	// A client that reads nothing is dropped once its buffer is full.
+	slow := hub.subscribe(instA)
+	for i := 0; i < 5; i++ {
+		hub.HandleDelivery(context.Background(), batchDelivery(t, instA, float64(i)))
+	}
+	select {
+	case <-slow.dropped:
+	default:
+		t.Error("a slow client was not dropped")
+	}
+	if hub.Clients() != 0 {
+		t.Errorf("%d clients after the slow one was dropped", hub.Clients())
+	}
 }

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/conf"
 	"opendev.org/openstack/vmmon/vmmon/logging"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
 )
@@ -90,7 +92,21 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	if authURI == "" {
 		authURI = conf.Authtoken.AuthURL.Get(c)
 	}
-	srv := New(Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI,
+	// The live stream reads the agents' samples from a queue of this process's own.
+	hub := NewHub(64)
+	if opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log); err == nil {
+		host, _ := os.Hostname()
+		live := messaging.NewConsumer(opts, messaging.Queue{Name: fmt.Sprintf("vmmon-api-live.%s.%d", host, os.Getpid()), Transient: true,
+			Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*"}}}})
+		go func() {
+			if err := live.Run(ctx, hub.HandleDelivery); err != nil {
+				log.Error("live stream stopped", "error", err)
+			}
+		}()
+	} else {
+		return fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
+	}
+	srv := New(Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub,
 		MaxPoints: conf.API.MaxPoints.Get(c), MaxLimit: conf.API.MaxLimit.Get(c),
 		StaleAfter: conf.Collector.StaleMultiplier.Get(c), DownAfter: conf.Collector.DownMultiplier.Get(c),
 		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c)})

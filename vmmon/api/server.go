@@ -38,6 +38,8 @@ type Config struct {
 	// HealthDisableFile, while it exists, makes /healthcheck answer 503.
 	HealthDisableFile string
 	Now               func() time.Time
+	// Live feeds GET /v1/instances/{id}/stream; nil disables it.
+	Live *Hub
 }
 
 // Server serves the API.
@@ -75,6 +77,7 @@ func New(cfg Config) *Server {
 		{http.MethodGet, "/v1/instances/{id}/metrics", s.listMetrics},
 		{http.MethodGet, "/v1/instances/{id}/metrics/{name}/measures", s.measures},
 		{http.MethodGet, "/v1/instances/{id}/events", s.events},
+		{http.MethodGet, "/v1/instances/{id}/stream", s.stream},
 		{http.MethodGet, "/v1/hosts", s.listHosts},
 		{http.MethodGet, "/v1/hosts/{host}", s.getHost},
 	} {
