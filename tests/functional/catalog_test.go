@@ -17,6 +17,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
+	v1 "opendev.org/openstack/vmmon/vmmon/client/v1"
+	"opendev.org/openstack/vmmon/vmmon/client/v1/instances"
 )
 
 func buildCmd(t *testing.T, pkg string) string {
@@ -86,6 +88,24 @@ func TestServiceRegisterAndKeystoneauth(t *testing.T) {
 		id := strings.Fields(strings.TrimPrefix(second, "service "))[0]
 		_ = services.Delete(context.Background(), ident, id).ExtractErr()
 	})
+	// The Go client finds vmmon through the member's catalog too.
+	member, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"), Username: "demo-member", Password: env.Get(t, "VMMON_TEST_PASSWORD"),
+		DomainName: "Default", Scope: &gophercloud.AuthScope{ProjectName: "demo", DomainName: "Default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := v1.NewMonitorV1(member, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		t.Fatalf("vm-monitor not in the catalog: %v", err)
+	}
+	pages, err := instances.List(client, instances.ListOpts{}).AllPages(context.Background())
+	if err != nil {
+		t.Fatalf("listing through the Go client: %v\n%s", err, apiLog.String())
+	}
+	if list, err := instances.ExtractInstances(pages); err != nil || len(list) != 0 {
+		t.Errorf("instances %v, %v", list, err)
+	}
 	out, err := exec.Command(python, filepath.Join(bedenv.RepoRoot(), "tests", "interop", "keystoneauth_call.py"),
 		env.Get(t, "VMMON_KEYSTONE_URL"), "demo-member", env.Get(t, "VMMON_TEST_PASSWORD"), "demo", "/v1/instances").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "200\n") || !strings.Contains(string(out), `"instances"`) {
