@@ -35,13 +35,24 @@ install_cassandra() {
 	cp "$BED_SRC/cassandra/pom.xml" "$dest/.complete"
 }
 
+# schemathesis, in a virtual environment of the bed's own (PyPI).
+install_schemathesis() {
+	local venv=$VMMON_BED/venv
+	[ -x "$venv/bin/schemathesis" ] && return 0
+	python3 -m venv "$venv" >>"$VMMON_BED/log/pip.log" 2>&1 || die "python3 -m venv failed (see $VMMON_BED/log/pip.log)"
+	"$venv/bin/pip" install -q schemathesis==4.32.5 >>"$VMMON_BED/log/pip.log" 2>&1 ||
+		die "installing schemathesis failed (see $VMMON_BED/log/pip.log)"
+}
+
 what=${1:-all}
 case $what in
 debs) timed install-debs install_debs ;;
 cassandra) timed install-cassandra install_cassandra ;;
+schemathesis) timed install-schemathesis install_schemathesis ;;
 all)
 	timed install-debs install_debs
 	timed install-cassandra install_cassandra
+	timed install-schemathesis install_schemathesis
 	;;
-*) die "usage: $0 [all|debs|cassandra]" ;;
+*) die "usage: $0 [all|debs|cassandra|schemathesis]" ;;
 esac
