@@ -386,18 +386,31 @@ func (s *Store) readRollups(ctx context.Context, table, inst, metric, device str
 	if monthly {
 		col = "month"
 	}
+	parts := partitions(start, end, monthly)
+	results := make([][]storage.Bucket, len(parts))
+	var fns []func(context.Context) error
+	for i, p := range parts {
+		fns = append(fns, func(ctx context.Context) error {
+			iter := s.session.Query(`SELECT ts, min, max, sum, count, last, last_ts FROM `+s.t(table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+col+` = ? AND ts >= ? AND ts < ?`,
+				inst, metric, device, p, start, end).WithContext(ctx).Iter()
+			var b storage.Bucket
+			for iter.Scan(&b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
+				b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
+				results[i] = append(results[i], b)
+			}
+			if err := iter.Close(); err != nil {
+				return fmt.Errorf("reading %s: %w", table, err)
+			}
+			return nil
+		})
+	}
+	// Partitions are read at once; their order is kept.
+	if err := runAll(ctx, 8, fns); err != nil {
+		return nil, err
+	}
 	var out []storage.Bucket
-	for _, p := range partitions(start, end, monthly) {
-		iter := s.session.Query(`SELECT ts, min, max, sum, count, last, last_ts FROM `+s.t(table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+col+` = ? AND ts >= ? AND ts < ?`,
-			inst, metric, device, p, start, end).WithContext(ctx).Iter()
-		var b storage.Bucket
-		for iter.Scan(&b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
-			b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
-			out = append(out, b)
-		}
-		if err := iter.Close(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", table, err)
-		}
+	for _, r := range results {
+		out = append(out, r...)
 	}
 	return out, nil
 }
@@ -417,17 +430,29 @@ func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage
 		series := storage.Series{Device: info.Device, Unit: info.Unit, Points: []storage.Point{}}
 		switch base {
 		case storage.Raw:
-			for _, d := range partitions(q.Start, q.End, false) {
-				iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
-					q.InstanceID, q.Metric, info.Device, d, q.Start, q.End).WithContext(ctx).Iter()
-				var p storage.Point
-				for iter.Scan(&p.Time, &p.Value) {
-					p.Time = p.Time.UTC()
-					series.Points = append(series.Points, p)
-				}
-				if err := iter.Close(); err != nil {
-					return nil, fmt.Errorf("reading raw points: %w", err)
-				}
+			parts := partitions(q.Start, q.End, false)
+			results := make([][]storage.Point, len(parts))
+			var fns []func(context.Context) error
+			for i, d := range parts {
+				fns = append(fns, func(ctx context.Context) error {
+					iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
+						q.InstanceID, q.Metric, info.Device, d, q.Start, q.End).WithContext(ctx).Iter()
+					var p storage.Point
+					for iter.Scan(&p.Time, &p.Value) {
+						p.Time = p.Time.UTC()
+						results[i] = append(results[i], p)
+					}
+					if err := iter.Close(); err != nil {
+						return fmt.Errorf("reading raw points: %w", err)
+					}
+					return nil
+				})
+			}
+			if err := runAll(ctx, 8, fns); err != nil {
+				return nil, err
+			}
+			for _, r := range results {
+				series.Points = append(series.Points, r...)
 			}
 		default:
 			table := "rollup_1m"
