@@ -8,7 +8,7 @@ export GOFLAGS
 
 CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
 
-.PHONY: all build run test unit functional bed bed-down bench genconfig vet fmt-check clean
+.PHONY: all build run test unit functional devstack-test bed bed-down bench genconfig clean
 
 all: build
 
@@ -38,8 +38,12 @@ functional: bed
 	$(GO) vet -tags functional ./tests/...
 	$(GO) test -count=1 -tags functional -timeout 20m ./tests/functional/...
 
+## devstack-test: the DevStack plugin against stand-ins of DevStack's helpers, and shellcheck.
+devstack-test:
+	bash tests/devstack/test_plugin.sh
+
 ## test: everything, on a fresh machine of this kind, as root.
-test: bed unit functional
+test: bed unit devstack-test functional
 
 ## bench: unit benchmarks, then those that need the bed (see doc/benchmarks.rst).
 bench: bed

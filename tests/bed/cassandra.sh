@@ -2,6 +2,7 @@
 # Starts (or stops) a single-node Apache Cassandra for the tests, on the machine's
 # JDK, from the jars tests/bed/install.sh resolved with Maven.
 #   tests/bed/cassandra.sh start|stop|status|wipe
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 DIR=$VMMON_BED/cassandra

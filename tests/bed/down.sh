@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops every service of the vmmon test bed (data stays under $VMMON_BED;
 # add --wipe to remove it too).
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 "$BED_SRC/libvirt.sh" stop || true

@@ -2,6 +2,7 @@
 # Installs everything the vmmon test bed runs: Debian packages (RabbitMQ, libvirt
 # and QEMU, Keystone, oslo.messaging) and Apache Cassandra resolved with Maven.
 # Idempotent: a second run installs nothing and takes a second.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 install_debs() {
@@ -17,7 +18,7 @@ install_debs() {
 	apt_install rabbitmq-server \
 		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config \
 		qemu-system-x86 busybox-static \
-		keystone uwsgi-plugin-python3 sqlite3 \
+		keystone uwsgi-plugin-python3 sqlite3 shellcheck \
 		python3-oslo.messaging python3-keystoneauth1
 }
 

@@ -3,6 +3,7 @@
 # (SQLite, fernet, no Apache) and creates the identities the tests use
 # (tests/bed/keystone_setup.py).
 #   tests/bed/keystone.sh start|stop|status|wipe
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 DIR=$VMMON_BED/keystone

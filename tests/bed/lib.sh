@@ -49,11 +49,11 @@ pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # stop_pid FILE stops the process named in FILE, waiting up to 30 s.
 stop_pid() {
-	local f=$1 pid i
+	local f=$1 pid
 	pid_alive "$f" || { rm -f "$f"; return 0; }
 	pid=$(cat "$f")
 	kill "$pid" 2>/dev/null || true
-	for i in $(seq 60); do
+	for _ in $(seq 60); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done

@@ -4,6 +4,7 @@
 # initramfs that keeps its CPU, disk and NIC busy) carrying Nova's metadata, and a
 # test-driver XML file of many domains for scale tests.
 #   tests/bed/libvirt.sh start|stop|status|guest-start|guest-stop|testxml N
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 DIR=$VMMON_BED/libvirt

@@ -2,6 +2,7 @@
 # Starts (or stops) RabbitMQ from Debian's rabbitmq-server on 127.0.0.1:5672,
 # user guest/guest, for the tests.
 #   tests/bed/rabbitmq.sh start|stop|status
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 PORT=${VMMON_RABBIT_PORT:-5672}

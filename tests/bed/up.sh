@@ -2,6 +2,7 @@
 # Installs what is missing and starts every service of the vmmon test bed on
 # loopback; writes $VMMON_BED/bed.env (default /var/tmp/vmmon-bed/bed.env) for the tests.
 # Idempotent: services already running are left as they are.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 "$BED_SRC/install.sh" all
