@@ -3,7 +3,6 @@
 package functional
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/policy"
-	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
 // BenchmarkAPIMeasures measures GET .../measures for 24 h at 1 min and 30
@@ -31,42 +28,10 @@ import (
 //	make bed && go test -tags functional -run '^$' -bench APIMeasures -benchtime 300x ./tests/functional/
 func BenchmarkAPIMeasures(b *testing.B) {
 	s := openCassandra(b)
-	ctx := context.Background()
 	end := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
 	start := end.Add(-30 * 24 * time.Hour)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := 0; i < 10000; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			_ = s.PutInstance(ctx, storage.Instance{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), ProjectID: fmt.Sprintf("p%d", i%50),
-				Host: "cmp1", State: "active", UpdatedAt: end})
-		}(i)
-	}
-	wg.Wait()
 	id := "00000000-0000-4000-8000-000000000042"
-	var batch []storage.Sample
-	for t := start; t.Before(end); t = t.Add(time.Minute) {
-		batch = append(batch, storage.Sample{InstanceID: id, Metric: "cpu_util", Time: t, Value: float64(t.Minute()), Unit: "%", Kind: "rate"})
-		if len(batch) == 5000 {
-			if err := s.WriteSamples(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	_ = s.WriteSamples(ctx, batch)
-	for {
-		n, err := s.ProcessRollups(ctx, 20000)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	seedReadData(b, s, id, start, end)
 	pol, _ := policy.New("")
 	srv := httptest.NewServer(api.New(api.Config{Store: s, Validator: auth.NoAuth{}, Policy: pol, MaxPoints: 10000,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
@@ -88,7 +53,11 @@ func BenchmarkAPIMeasures(b *testing.B) {
 	if err := load.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = load.Process.Kill(); _ = load.Wait(); b.Logf("second process: %s", strings.TrimSpace(loadOut.String())) }()
+	defer func() {
+		_ = load.Process.Kill()
+		_ = load.Wait()
+		b.Logf("second process: %s", strings.TrimSpace(loadOut.String()))
+	}()
 	time.Sleep(3 * time.Second) // let go run build and start
 	for _, c := range []struct{ name, url string }{{"24h-at-1min", day}, {"30d-at-1h", month}} {
 		b.Run(c.name, func(b *testing.B) {

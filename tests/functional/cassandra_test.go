@@ -4,37 +4,25 @@ package functional
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gocql/gocql"
-
-	"opendev.org/openstack/vmmon/tests/bedenv"
 )
 
 func cassandraSession(t *testing.T, keyspace string) *gocql.Session {
 	t.Helper()
-	env := bedenv.Load(t)
-	var hosts []string
-	port := 9042
-	for _, hp := range strings.Split(env.Get(t, "VMMON_CASSANDRA_HOSTS"), ",") {
-		host, p, _ := strings.Cut(hp, ":")
-		hosts = append(hosts, host)
-		if n, err := strconv.Atoi(p); err == nil {
-			port = n
-		}
-	}
-	c := gocql.NewCluster(hosts...)
-	c.Port = port
+	cfg := cassandraConfig(t, keyspace)
+	c := gocql.NewCluster(cfg.Hosts...)
+	c.Port = cfg.Port
 	c.Keyspace = keyspace
 	c.Timeout = 20 * time.Second
 	c.ConnectTimeout = 10 * time.Second
 	c.Consistency = gocql.One
 	s, err := c.CreateSession()
 	if err != nil {
-		t.Fatalf("connecting to Cassandra at %v: %v", hosts, err)
+		t.Fatalf("connecting to Cassandra at %v: %v", cfg.Hosts, err)
 	}
 	t.Cleanup(s.Close)
 	return s

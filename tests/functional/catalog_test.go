@@ -32,13 +32,12 @@ func buildCmd(t *testing.T, pkg string) string {
 	return bin
 }
 
-// vmmon-manage service register puts vmmon in the real Keystone's catalog
-// (again without change); a keystoneauth1 session then finds vmmon-api by
-// service type and calls it with a member's token, which vmmon-api validates
-// with Keystone.
-func TestServiceRegisterAndKeystoneauth(t *testing.T) {
-	env := bedenv.Load(t)
-	manage, apiBin := buildCmd(t, "vmmon/cmd/vmmon-manage"), buildCmd(t, "vmmon/cmd/vmmon-api")
+// startAPIProcess runs the vmmon-api binary with Keystone authentication as
+// the vmmon service user on an embedded store (seeded by seed, when not nil,
+// before the API opens it) and returns its base URL and log.
+func startAPIProcess(t *testing.T, env bedenv.Env, manage string, seed func(store string)) (string, *strings.Builder) {
+	t.Helper()
+	apiBin := buildCmd(t, "vmmon/cmd/vmmon-api")
 	dir := t.TempDir()
 	port := freePort(t)
 	cfg := filepath.Join(dir, "vmmon.conf")
@@ -51,15 +50,29 @@ func TestServiceRegisterAndKeystoneauth(t *testing.T) {
 	if out, err := exec.Command(manage, "db", "sync", "--config-file", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("db sync: %v %s", err, out)
 	}
+	if seed != nil {
+		seed(filepath.Join(dir, "store"))
+	}
 	api := exec.Command(apiBin, "--config-file", cfg)
-	var apiLog strings.Builder
-	api.Stderr = &apiLog
+	apiLog := &strings.Builder{}
+	api.Stderr = apiLog
 	if err := api.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	until(t, 20*time.Second, "vmmon-api listening", func() bool { _, err := getJSON(base+"/", new(map[string]any)); return err == nil })
+	return base, apiLog
+}
+
+// vmmon-manage service register puts vmmon in the real Keystone's catalog
+// (again without change); a keystoneauth1 session then finds vmmon-api by
+// service type and calls it with a member's token, which vmmon-api validates
+// with Keystone.
+func TestServiceRegisterAndKeystoneauth(t *testing.T) {
+	env := bedenv.Load(t)
+	manage := buildCmd(t, "vmmon/cmd/vmmon-manage")
+	base, apiLog := startAPIProcess(t, env, manage, nil)
 
 	adminEnv := append(os.Environ(), "OS_AUTH_URL="+env.Get(t, "VMMON_KEYSTONE_URL"), "OS_USERNAME=admin",
 		"OS_PASSWORD="+env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), "OS_PROJECT_NAME=admin",

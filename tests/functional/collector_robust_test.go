@@ -60,8 +60,8 @@ func startStream(t *testing.T, url string, interval time.Duration) *streamRig {
 }
 
 // verifyStored checks that every cpu point of every batch is stored once,
-// with its value.
-func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) {
+// with its value, and returns how many instances it checked.
+func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) int {
 	t.Helper()
 	sent := map[string]map[time.Time]float64{}
 	for _, b := range batches {
@@ -108,6 +108,7 @@ func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) {
 		t.Errorf("%d points sent but not stored", missing)
 	}
 	t.Logf("%d batches verified point by point over %d instances", len(batches), len(sent))
+	return len(sent)
 }
 
 // collectorProcess runs the vmmon-collector binary with a configuration of

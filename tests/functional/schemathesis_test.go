@@ -4,7 +4,6 @@ package functional
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,39 +25,20 @@ func TestSchemathesis(t *testing.T) {
 	if _, err := os.Stat(st); err != nil {
 		t.Fatalf("schemathesis not installed (tests/bed/install.sh schemathesis): %v", err)
 	}
-	manage, apiBin := buildCmd(t, "vmmon/cmd/vmmon-manage"), buildCmd(t, "vmmon/cmd/vmmon-api")
-	dir := t.TempDir()
-	port := freePort(t)
-	cfg := filepath.Join(dir, "vmmon.conf")
-	body := fmt.Sprintf("[api]\nbind_host = 127.0.0.1\nbind_port = %d\n[storage]\ndriver = embedded\npath = %s\n"+
-		"[keystone_authtoken]\nauth_url = %s\nusername = vmmon\npassword = %s\nproject_name = service\n",
-		port, filepath.Join(dir, "store"), env.Get(t, "VMMON_KEYSTONE_URL"), env.Get(t, "VMMON_TEST_PASSWORD"))
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(manage, "db", "sync", "--config-file", cfg).CombinedOutput(); err != nil {
-		t.Fatalf("db sync: %v %s", err, out)
-	}
+	manage := buildCmd(t, "vmmon/cmd/vmmon-manage")
 	// Some data for the generated requests to find.
-	s, err := embedded.Open(filepath.Join(dir, "store"), storage.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	now := time.Now().UTC()
-	_ = s.PutInstance(ctx, storage.Instance{ID: demoInst, ProjectID: "admin-project", Name: "x", Host: "cmp1", State: "active", UpdatedAt: now})
-	_ = s.WriteSamples(ctx, []storage.Sample{{InstanceID: demoInst, Metric: "cpu_util", Time: now.Add(-time.Minute), Value: 1, Unit: "%", Kind: "rate"}})
-	_ = s.PutHeartbeat(ctx, storage.Host{Name: "cmp1", LastHeartbeat: now, Interval: 10, Heartbeat: `{"host":"cmp1"}`})
-	s.Close()
-	api := exec.Command(apiBin, "--config-file", cfg)
-	var apiLog strings.Builder
-	api.Stderr = &apiLog
-	if err := api.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	until(t, 20*time.Second, "vmmon-api listening", func() bool { _, err := getJSON(base+"/", new(map[string]any)); return err == nil })
+	base, apiLog := startAPIProcess(t, env, manage, func(store string) {
+		s, err := embedded.Open(store, storage.Retention{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		now := time.Now().UTC()
+		_ = s.PutInstance(ctx, storage.Instance{ID: demoInst, ProjectID: "admin-project", Name: "x", Host: "cmp1", State: "active", UpdatedAt: now})
+		_ = s.WriteSamples(ctx, []storage.Sample{{InstanceID: demoInst, Metric: "cpu_util", Time: now.Add(-time.Minute), Value: 1, Unit: "%", Kind: "rate"}})
+		_ = s.PutHeartbeat(ctx, storage.Host{Name: "cmp1", LastHeartbeat: now, Interval: 10, Heartbeat: `{"host":"cmp1"}`})
+	})
 	token := tokenFor(t, env, "admin", "admin", env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"))
 	cmd := exec.Command(st, "run", filepath.Join(bedenv.RepoRoot(), "vmmon", "api", "openapi.yaml"), "--url", base,
 		"-H", "X-Auth-Token: "+token, "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance",

@@ -85,23 +85,11 @@ func BenchmarkCassandraWrite(b *testing.B) {
 	})
 }
 
-func percentiles(d []time.Duration) (p50, p99 float64) {
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	at := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000 }
-	return at(0.50), at(0.99)
-}
-
-// BenchmarkCassandraRead measures the measures query for 24 h at 1 min and
-// 30 days at 1 h of one instance, with 10,000 instances stored, against a
-// plain CQL read of the same rollup rows. Metrics: p50-ms and p99-ms.
-//
-//	make bed && go test -tags functional -run '^$' -bench CassandraRead -benchtime 500x ./tests/functional/
-func BenchmarkCassandraRead(b *testing.B) {
-	s := openCassandra(b)
+// seedReadData stores 10,000 instances and, for id, a point a minute of
+// cpu_util from start to end, with its rollups.
+func seedReadData(b *testing.B, s *cassandra.Store, id string, start, end time.Time) {
+	b.Helper()
 	ctx := context.Background()
-	end := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	start := end.Add(-30 * 24 * time.Hour)
-	// 10,000 instances, written concurrently.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i := 0; i < 10000; i++ {
@@ -109,13 +97,11 @@ func BenchmarkCassandraRead(b *testing.B) {
 		sem <- struct{}{}
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
-			_ = s.PutInstance(ctx, storage.Instance{ID: fmt.Sprintf("read-%05d", i), ProjectID: fmt.Sprintf("p%d", i%50),
+			_ = s.PutInstance(ctx, storage.Instance{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), ProjectID: fmt.Sprintf("p%d", i%50),
 				Host: fmt.Sprintf("h%d", i%100), State: "active", UpdatedAt: end})
 		}(i)
 	}
 	wg.Wait()
-	// 30 days of one point a minute for the instance read.
-	id := "read-00042"
 	var batch []storage.Sample
 	for t := start; t.Before(end); t = t.Add(time.Minute) {
 		batch = append(batch, storage.Sample{InstanceID: id, Metric: "cpu_util", Time: t, Value: float64(t.Minute()), Unit: "%", Kind: "rate"})
@@ -135,9 +121,29 @@ func BenchmarkCassandraRead(b *testing.B) {
 			b.Fatal(err)
 		}
 		if n == 0 {
-			break
+			return
 		}
 	}
+}
+
+func percentiles(d []time.Duration) (p50, p99 float64) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	at := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000 }
+	return at(0.50), at(0.99)
+}
+
+// BenchmarkCassandraRead measures the measures query for 24 h at 1 min and
+// 30 days at 1 h of one instance, with 10,000 instances stored, against a
+// plain CQL read of the same rollup rows. Metrics: p50-ms and p99-ms.
+//
+//	make bed && go test -tags functional -run '^$' -bench CassandraRead -benchtime 500x ./tests/functional/
+func BenchmarkCassandraRead(b *testing.B) {
+	s := openCassandra(b)
+	ctx := context.Background()
+	end := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	start := end.Add(-30 * 24 * time.Hour)
+	id := "00000000-0000-4000-8000-000000000042"
+	seedReadData(b, s, id, start, end)
 	session := s.SessionForBench()
 	ks := s.Keyspace()
 	cases := []struct {
@@ -198,5 +204,3 @@ func BenchmarkCassandraRead(b *testing.B) {
 		})
 	}
 }
-
-var _ = cassandra.Shards
