@@ -13,6 +13,7 @@ CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
 all: build
 
 build:
+	@pkg-config --exists libvirt 2>/dev/null || tests/bed/install.sh build-deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(CMDS))
 
@@ -22,6 +23,7 @@ run: build
 
 ## unit: fast tests that need no service.
 unit:
+	@pkg-config --exists libvirt 2>/dev/null || tests/bed/install.sh build-deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: the files above need formatting'; exit 1; }
 	$(GO) test -count=1 ./...

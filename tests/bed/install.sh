@@ -45,9 +45,19 @@ install_schemathesis() {
 		die "installing schemathesis failed (see $VMMON_BED/log/pip.log)"
 }
 
+# What building vmmon needs (cgo against libvirt): make build and make run
+# call this, so a fresh machine needs nothing by hand.
+install_build_deps() {
+	if pkg-config --exists libvirt 2>/dev/null; then
+		return 0
+	fi
+	apt_install libvirt-dev pkg-config gcc
+}
+
 what=${1:-all}
 case $what in
 debs) timed install-debs install_debs ;;
+build-deps) install_build_deps ;;
 cassandra) timed install-cassandra install_cassandra ;;
 schemathesis) timed install-schemathesis install_schemathesis ;;
 all)
@@ -55,5 +65,5 @@ all)
 	timed install-cassandra install_cassandra
 	timed install-schemathesis install_schemathesis
 	;;
-*) die "usage: $0 [all|debs|cassandra|schemathesis]" ;;
+*) die "usage: $0 [all|debs|build-deps|cassandra|schemathesis]" ;;
 esac
