@@ -4,6 +4,7 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
+"$BED_SRC/nova.sh" stop || true
 "$BED_SRC/libvirt.sh" stop || true
 "$BED_SRC/keystone.sh" stop || true
 "$BED_SRC/rabbitmq.sh" stop || true

@@ -19,7 +19,8 @@ install_debs() {
 		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config \
 		qemu-system-x86 busybox-static \
 		keystone uwsgi-plugin-python3 sqlite3 shellcheck \
-		python3-oslo.messaging python3-keystoneauth1
+		python3-oslo.messaging python3-keystoneauth1 \
+		nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql
 }
 
 install_cassandra() {

@@ -12,5 +12,6 @@ cass=$!
 "$BED_SRC/rabbitmq.sh" start
 "$BED_SRC/keystone.sh" start
 "$BED_SRC/libvirt.sh" start
+"$BED_SRC/nova.sh" start
 wait "$cass" || die "cassandra did not start"
 log "test bed up; services listed in $VMMON_BED/bed.env"

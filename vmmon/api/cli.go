@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/conf"
 	"opendev.org/openstack/vmmon/vmmon/logging"
@@ -45,7 +46,7 @@ func Validator(ctx context.Context, c *conf.Config, bindHost string) (auth.Valid
 	return auth.NewKeystone(ctx, auth.KeystoneOptions{
 		AuthURL: a.AuthURL.Get(c), Username: a.Username.Get(c), Password: a.Password.Get(c),
 		UserDomainName: a.UserDomainName.Get(c), ProjectName: a.ProjectName.Get(c), ProjectDomainName: a.ProjectDomainName.Get(c),
-		CAFile: a.CAFile.Get(c), Insecure: a.Insecure.Get(c), CacheTime: a.TokenCacheTime.Get(c),
+		CAFile: a.CAFile.Get(c), Insecure: a.Insecure.Get(c), CacheTime: a.TokenCacheTime.Get(c), Region: a.RegionName.Get(c),
 	})
 }
 
@@ -106,7 +107,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	} else {
 		return fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
 	}
-	srv := New(Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub,
+	runner := &actions.Runner{Store: store, Now: time.Now, Timeout: conf.Nova.ActionTimeout.Get(c)}
+	srv := New(Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub, Actions: runner,
 		MaxPoints: conf.API.MaxPoints.Get(c), MaxLimit: conf.API.MaxLimit.Get(c),
 		StaleAfter: conf.Collector.StaleMultiplier.Get(c), DownAfter: conf.Collector.DownMultiplier.Get(c),
 		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c)})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
@@ -40,6 +41,8 @@ type Config struct {
 	Now               func() time.Time
 	// Live feeds GET /v1/instances/{id}/stream; nil disables it.
 	Live *Hub
+	// Actions carries out POST /v1/instances/{id}/actions; nil disables it.
+	Actions *actions.Runner
 }
 
 // Server serves the API.
@@ -78,6 +81,9 @@ func New(cfg Config) *Server {
 		{http.MethodGet, "/v1/instances/{id}/metrics/{name}/measures", s.measures},
 		{http.MethodGet, "/v1/instances/{id}/events", s.events},
 		{http.MethodGet, "/v1/instances/{id}/stream", s.stream},
+		{http.MethodPost, "/v1/instances/{id}/actions", s.createAction},
+		{http.MethodGet, "/v1/instances/{id}/actions", s.listActions},
+		{http.MethodGet, "/v1/instances/{id}/actions/{action_id}", s.getAction},
 		{http.MethodGet, "/v1/hosts", s.listHosts},
 		{http.MethodGet, "/v1/hosts/{host}", s.getHost},
 	} {

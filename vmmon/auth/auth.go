@@ -22,6 +22,8 @@ type Caller struct {
 	SystemScope string
 	// Token is the caller's own token, for calls made on its behalf (Nova).
 	Token string
+	// ComputeURL is Nova's public endpoint in the caller's catalog.
+	ComputeURL string
 }
 
 // HasRole reports whether the caller holds role.

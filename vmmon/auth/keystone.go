@@ -26,6 +26,8 @@ type KeystoneOptions struct {
 	ProjectDomainName string
 	CAFile            string
 	Insecure          bool
+	// Region picks the caller's compute endpoint; empty takes any.
+	Region string
 	// CacheTime bounds how long a validated token is trusted without asking
 	// Keystone again; never past the token's own expiry.
 	CacheTime time.Duration
@@ -161,6 +163,18 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 	}
 	for _, r := range roles {
 		c.Roles = append(c.Roles, r.Name)
+	}
+	if cat, err := res.ExtractServiceCatalog(); err == nil && cat != nil {
+		for _, e := range cat.Entries {
+			if e.Type != "compute" {
+				continue
+			}
+			for _, ep := range e.Endpoints {
+				if ep.Interface == "public" && (k.opts.Region == "" || ep.Region == k.opts.Region) {
+					c.ComputeURL = ep.URL
+				}
+			}
+		}
 	}
 	until := now.Add(k.opts.CacheTime)
 	if tok.ExpiresAt.Before(until) {

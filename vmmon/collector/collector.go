@@ -157,7 +157,14 @@ func (c *Collector) HandleNova(ctx context.Context, d messaging.Delivery) messag
 // completeAction marks the action Nova's request id belongs to as done or
 // failed when its .end or .error notification arrives.
 func (c *Collector) completeAction(ctx context.Context, eventType string, u novaUpdate) error {
-	if u.event.RequestID == "" {
+	ids := []string{}
+	if g := u.globalRequestID; g != "" {
+		ids = append(ids, g)
+	}
+	if u.event.RequestID != "" {
+		ids = append(ids, u.event.RequestID)
+	}
+	if len(ids) == 0 {
 		return nil
 	}
 	status := ""
@@ -169,7 +176,13 @@ func (c *Collector) completeAction(ctx context.Context, eventType string, u nova
 	default:
 		return nil
 	}
-	a, err := c.store.ActionByRequestID(ctx, u.event.RequestID)
+	var a storage.Action
+	err := storage.ErrNotFound
+	for _, id := range ids {
+		if a, err = c.store.ActionByRequestID(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}

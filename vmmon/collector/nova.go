@@ -83,6 +83,8 @@ type legacyPayload struct {
 type novaUpdate struct {
 	inst  storage.Instance
 	event storage.Event
+	// globalRequestID is the id the caller (vmmon-api) gave the request.
+	globalRequestID string
 }
 
 func parseTime(s *string) *time.Time {
@@ -181,6 +183,7 @@ func parseNova(m *messaging.Message) (novaUpdate, error) {
 	u.event.Source = "nova"
 	u.event.Type = m.EventType
 	u.event.RequestID = m.RequestID()
+	u.globalRequestID, _ = m.Context["global_request_id"].(string)
 	u.event.Host = u.inst.Host
 	u.event.Detail = u.inst.State
 	if u.inst.TaskState != "" {

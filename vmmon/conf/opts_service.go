@@ -8,7 +8,16 @@ var (
 	groupStorage     = d.Group("storage", "Where samples, instances and events are kept.", ServiceFile)
 	groupCassandra   = d.Group("cassandra", "The Apache Cassandra storage driver.", ServiceFile)
 	groupCollector   = d.Group("collector", "vmmon-collector.", ServiceFile)
+	groupNova        = d.Group("nova", "Control actions, carried out through Nova with the caller's token.", ServiceFile)
 )
+
+// Nova holds the [nova] options.
+var Nova = struct {
+	ActionTimeout SecondsOpt
+}{
+	ActionTimeout: d.Seconds(groupNova, "action_timeout", 600,
+		"Seconds after which an action without Nova's end or error notification shows as unknown.", Min(1)),
+}
 
 // Collector holds the [collector] options.
 var Collector = struct {

@@ -209,6 +209,9 @@ type Store interface {
 	// one when its IdempotencyKey was used already.
 	PutAction(ctx context.Context, a Action) (Action, error)
 	UpdateAction(ctx context.Context, a Action) error
+	// SetNovaRequestID records Nova's request id on an action, keeping its
+	// status (the end notification may have arrived first).
+	SetNovaRequestID(ctx context.Context, instanceID, id, novaRequestID string) error
 	GetAction(ctx context.Context, instanceID, id string) (Action, error)
 	ListActions(ctx context.Context, instanceID string) ([]Action, error)
 	ActionByRequestID(ctx context.Context, requestID string) (Action, error)

@@ -893,6 +893,37 @@ func (s *Store) UpdateAction(ctx context.Context, a storage.Action) error {
 	return s.writeAction(ctx, a)
 }
 
+// SetNovaRequestID records Nova's request id, keeping the status a
+// notification may have set meanwhile (a lightweight transaction on the
+// stored document).
+func (s *Store) SetNovaRequestID(ctx context.Context, instanceID, id, novaRequestID string) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		var data string
+		if err := s.session.Query(`SELECT data FROM `+s.t("actions")+` WHERE instance_id = ? AND id = ?`, instanceID, id).
+			WithContext(ctx).Scan(&data); err != nil {
+			if errors.Is(err, gocql.ErrNotFound) {
+				return storage.ErrNotFound
+			}
+			return err
+		}
+		var a storage.Action
+		if err := json.Unmarshal([]byte(data), &a); err != nil {
+			return err
+		}
+		a.NovaRequestID = novaRequestID
+		updated, _ := json.Marshal(a)
+		applied, err := s.session.Query(`UPDATE `+s.t("actions")+` SET data = ? WHERE instance_id = ? AND id = ? IF data = ?`,
+			string(updated), instanceID, id, data).WithContext(ctx).MapScanCAS(map[string]any{})
+		if err != nil {
+			return err
+		}
+		if applied {
+			return nil
+		}
+	}
+	return fmt.Errorf("action %s changed too often to record Nova's request id", id)
+}
+
 // GetAction returns one action of an instance.
 func (s *Store) GetAction(ctx context.Context, instanceID, id string) (storage.Action, error) {
 	var a storage.Action

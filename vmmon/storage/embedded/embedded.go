@@ -589,6 +589,18 @@ func (s *Store) UpdateAction(ctx context.Context, a storage.Action) error {
 	})
 }
 
+// SetNovaRequestID records Nova's request id, atomically keeping the status.
+func (s *Store) SetNovaRequestID(ctx context.Context, instanceID, id, novaRequestID string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var a storage.Action
+		if err := getJSON(tx.Bucket(bActions), actionKey(instanceID, id), &a); err != nil {
+			return err
+		}
+		a.NovaRequestID = novaRequestID
+		return putJSON(tx.Bucket(bActions), actionKey(instanceID, id), a)
+	})
+}
+
 // GetAction returns one action of an instance.
 func (s *Store) GetAction(ctx context.Context, instanceID, id string) (storage.Action, error) {
 	var a storage.Action

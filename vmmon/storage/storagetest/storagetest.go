@@ -374,6 +374,16 @@ func testActions(t *testing.T, s storage.Store) {
 	if err != nil || got.Status != "succeeded" || got.NovaRequestID != "req-nova" {
 		t.Errorf("by request id: %+v, %v", got, err)
 	}
+	// Nova's request id recorded after the end notification keeps the status.
+	if err := s.SetNovaRequestID(ctx, id, "a1", "req-nova-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetAction(ctx, id, "a1"); got.Status != "succeeded" || got.NovaRequestID != "req-nova-2" {
+		t.Errorf("after SetNovaRequestID: %+v", got)
+	}
+	if err := s.SetNovaRequestID(ctx, id, "zz", "x"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("SetNovaRequestID of an unknown action: %v", err)
+	}
 	list, _ := s.ListActions(ctx, id)
 	if len(list) != 2 || list[0].ID != "a1" || list[1].ID != "b1" {
 		t.Errorf("actions = %+v", list)

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Runs a real Nova for the tests (Debian's packages, the fake virt driver):
+# MariaDB, Placement, Glance with a file store, nova-api, -conductor,
+# -scheduler and nova-compute's entry point, and a stand-in for the Neutron
+# API that Nova calls even for servers without networks. Needs the bed's
+# RabbitMQ and Keystone.
+#   tests/bed/nova.sh start|stop|status
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+DIR=$VMMON_BED/nova
+RUN=$VMMON_BED/run
+PW=vmmon-nova-secret
+KEYSTONE=http://127.0.0.1:5000/v3
+TRANSPORT=rabbit://guest:guest@127.0.0.1:5672/
+
+install() {
+	apt_install nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql
+}
+
+mariadb_ready() { mysqladmin --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; }
+
+start_mariadb() {
+	mariadb_ready && return 0
+	mkdir -p /run/mysqld
+	chown mysql:mysql /run/mysqld
+	setsid mysqld_safe --user=mysql --bind-address=127.0.0.1 --skip-name-resolve >"$VMMON_BED/log/mariadb.out" 2>&1 </dev/null &
+	wait_for mariadb 60 mariadb_ready
+	local db
+	for db in nova_api nova nova_cell0 placement glance; do
+		mysql -e "CREATE DATABASE IF NOT EXISTS $db; GRANT ALL ON $db.* TO 'vmmon'@'127.0.0.1' IDENTIFIED BY '$PW';"
+	done
+}
+
+db() { echo "mysql+pymysql://vmmon:$PW@127.0.0.1/$1"; }
+
+authtoken() { # authtoken USER: a keystone_authtoken (or [placement], ...) section body
+	cat <<-CONF
+		auth_type = password
+		auth_url = $KEYSTONE
+		www_authenticate_uri = $KEYSTONE
+		username = $1
+		password = $PW
+		project_name = service
+		user_domain_name = Default
+		project_domain_name = Default
+		region_name = RegionOne
+	CONF
+}
+
+configure() {
+	mkdir -p "$DIR"/{state,lock,images,log}
+	cp /etc/nova/api-paste.ini "$DIR/api-paste.ini"
+	cp /etc/glance/glance-api-paste.ini "$DIR/glance-api-paste.ini"
+	cat >"$DIR/nova.conf" <<-CONF
+		[DEFAULT]
+		transport_url = $TRANSPORT
+		compute_driver = fake.SmallFakeDriver
+		enabled_apis = osapi_compute
+		heal_instance_info_cache_interval = 0
+		use_rootwrap_daemon = false
+		state_path = $DIR/state
+		host = nova-fake-1
+		log_dir = $DIR/log
+		[api]
+		auth_strategy = keystone
+		[api_database]
+		connection = $(db nova_api)
+		[database]
+		connection = $(db nova)
+		[conductor]
+		workers = 1
+		[scheduler]
+		workers = 1
+		discover_hosts_in_cells_interval = 2
+		[keystone_authtoken]
+		$(authtoken nova)
+		[placement]
+		$(authtoken placement)
+		[glance]
+		$(authtoken glance)
+		[neutron]
+		$(authtoken neutron)
+		endpoint_override = http://127.0.0.1:9696
+		[notifications]
+		notification_format = versioned
+		notify_on_state_change = vm_and_task_state
+		[oslo_messaging_notifications]
+		driver = messagingv2
+		transport_url = $TRANSPORT
+		[oslo_concurrency]
+		lock_path = $DIR/lock
+		[wsgi]
+		api_paste_config = $DIR/api-paste.ini
+		[vnc]
+		enabled = false
+		[cinder]
+		os_region_name = RegionOne
+	CONF
+	cat >"$DIR/placement.conf" <<-CONF
+		[DEFAULT]
+		log_dir = $DIR/log
+		[placement_database]
+		connection = $(db placement)
+		[api]
+		auth_strategy = keystone
+		[keystone_authtoken]
+		$(authtoken placement)
+	CONF
+	cat >"$DIR/glance-api.conf" <<-CONF
+		[DEFAULT]
+		bind_host = 127.0.0.1
+		bind_port = 9292
+		log_file = $DIR/log/glance-api.log
+		workers = 1
+		[database]
+		connection = $(db glance)
+		[keystone_authtoken]
+		$(authtoken glance)
+		[paste_deploy]
+		flavor = keystone
+		config_file = $DIR/glance-api-paste.ini
+		[glance_store]
+		stores = file
+		default_store = file
+		filesystem_store_datadir = $DIR/images
+	CONF
+}
+
+uwsgi_app() { # uwsgi_app NAME PORT WSGI-FILE ENV=VALUE
+	pid_alive "$RUN/$1.pid" && return 0
+	setsid uwsgi --plugin python3 --http-socket "127.0.0.1:$2" --wsgi-file "$3" --master --single-interpreter \
+		--processes 1 --threads 2 --enable-threads --need-app --add-header 'Connection: close' --die-on-term \
+		--env "$4" >"$VMMON_BED/log/$1.log" 2>&1 </dev/null &
+	echo $! >"$RUN/$1.pid"
+}
+
+daemon() { # daemon NAME COMMAND...
+	local name=$1
+	shift
+	pid_alive "$RUN/$name.pid" && return 0
+	setsid "$@" >"$VMMON_BED/log/$name.log" 2>&1 </dev/null &
+	echo $! >"$RUN/$name.pid"
+}
+
+start() {
+	local t0 k v
+	t0=$(now_ms)
+	timed install-nova install
+	start_mariadb
+	configure
+	/usr/bin/python3 "$BED_SRC/nova/nova_setup.py" "$KEYSTONE" "$(grep '^VMMON_KEYSTONE_ADMIN_PASSWORD=' "$VMMON_BED/bed.env" | cut -d= -f2)" "$PW" ||
+		die "creating Nova's identities in Keystone failed"
+	if [ ! -f "$DIR/synced" ]; then
+		placement-manage --config-file "$DIR/placement.conf" db sync >>"$VMMON_BED/log/nova-manage.log" 2>&1 || die "placement db sync failed"
+		glance-manage --config-file "$DIR/glance-api.conf" db_sync >>"$VMMON_BED/log/nova-manage.log" 2>&1 || die "glance db_sync failed"
+		local nm=(nova-manage --config-file "$DIR/nova.conf")
+		"${nm[@]}" api_db sync >>"$VMMON_BED/log/nova-manage.log" 2>&1 || die "nova api_db sync failed"
+		"${nm[@]}" cell_v2 map_cell0 --database_connection "$(db nova_cell0)" >>"$VMMON_BED/log/nova-manage.log" 2>&1
+		"${nm[@]}" cell_v2 create_cell --name cell1 >>"$VMMON_BED/log/nova-manage.log" 2>&1 || true
+		"${nm[@]}" db sync >>"$VMMON_BED/log/nova-manage.log" 2>&1 || die "nova db sync failed"
+		touch "$DIR/synced"
+	fi
+	log "Nova databases ready after $(($(now_ms) - t0)) ms"
+	daemon neutron-standin /usr/bin/python3 "$BED_SRC/nova/neutron_standin.py" 9696
+	uwsgi_app placement 8778 /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$DIR"
+	daemon glance-api glance-api --config-file "$DIR/glance-api.conf"
+	wait_for placement 60 curl -sf -m 2 http://127.0.0.1:8778/
+	uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR"
+	daemon nova-conductor nova-conductor --config-file "$DIR/nova.conf"
+	daemon nova-scheduler nova-scheduler --config-file "$DIR/nova.conf"
+	wait_for nova-conductor 60 grep -q "Starting conductor node" "$DIR/log/nova-conductor.log"
+	daemon nova-compute /usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' --config-file "$DIR/nova.conf"
+	wait_for nova-api 60 curl -sf -m 2 http://127.0.0.1:8774/
+	wait_for glance-api 60 curl -sf -m 2 http://127.0.0.1:9292/
+	wait_for "compute host mapped" 120 bash -c "nova-manage --config-file '$DIR/nova.conf' cell_v2 discover_hosts >/dev/null 2>&1 &&
+		nova-manage --config-file '$DIR/nova.conf' cell_v2 list_hosts 2>/dev/null | grep -q nova-fake-1"
+	/usr/bin/python3 "$BED_SRC/nova/nova_setup.py" "$KEYSTONE" "$(grep '^VMMON_KEYSTONE_ADMIN_PASSWORD=' "$VMMON_BED/bed.env" | cut -d= -f2)" "$PW" --content \
+		>"$VMMON_BED/nova.env.tmp" || die "creating the test image and flavor failed"
+	while IFS='=' read -r k v; do env_set "$k" "$v"; done <"$VMMON_BED/nova.env.tmp"
+	rm -f "$VMMON_BED/nova.env.tmp"
+	env_set VMMON_NOVA_URL http://127.0.0.1:8774/v2.1
+	printf 'nova-ready %d ms\n' "$(($(now_ms) - t0))" >>"$VMMON_BED/timings"
+	log "Nova ready after $(($(now_ms) - t0)) ms"
+}
+
+stop() {
+	local s
+	for s in nova-compute nova-scheduler nova-conductor nova-api glance-api placement neutron-standin; do
+		stop_pid "$RUN/$s.pid"
+	done
+	mysqladmin --socket=/run/mysqld/mysqld.sock shutdown >/dev/null 2>&1 || true
+}
+
+case ${1:-start} in
+start) start ;;
+stop) stop ;;
+status) curl -sf -m 2 http://127.0.0.1:8774/ >/dev/null ;;
+*) die "usage: $0 start|stop|status" ;;
+esac
