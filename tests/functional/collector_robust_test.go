@@ -162,7 +162,7 @@ func TestCollectorSIGKILL(t *testing.T) {
 	last := batches[len(batches)-1]
 	until(t, 60*time.Second, "the last batch stored", func() bool {
 		h, err := store.GetHost(context.Background(), last.Host)
-		return err == nil && h.LastSeq >= last.Seq
+		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0 // every batch, whatever order workers finish in
 	})
 	time.Sleep(time.Second)
 	verifyStored(t, store, batches)
@@ -199,7 +199,7 @@ func TestCollectorCassandraOutage(t *testing.T) {
 	last := batches[len(batches)-1]
 	until(t, 120*time.Second, "the last batch stored", func() bool {
 		h, err := store.GetHost(context.Background(), last.Host)
-		return err == nil && h.LastSeq >= last.Seq
+		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0 // every batch, whatever order workers finish in
 	})
 	time.Sleep(time.Second)
 	verifyStored(t, store, batches)
