@@ -162,7 +162,8 @@ func TestAgentQEMUGuest(t *testing.T) {
 	env := bedenv.Load(t)
 	uuid := env.Get(t, "VMMON_GUEST_UUID")
 	ra := startAgent(t, env.Get(t, "VMMON_LIBVIRT_URI"), time.Second)
-	until(t, 30*time.Second, "three batches", func() bool { b, _, _ := ra.stream.snapshot(); return len(b) >= 3 })
+	// The guest writes to its disk every two seconds or so: six cycles see it.
+	until(t, 30*time.Second, "six batches", func() bool { b, _, _ := ra.stream.snapshot(); return len(b) >= 6 })
 	virsh(t, "suspend", env.Get(t, "VMMON_GUEST_NAME"))
 	virsh(t, "resume", env.Get(t, "VMMON_GUEST_NAME"))
 	until(t, 20*time.Second, "suspended and resumed events", func() bool {

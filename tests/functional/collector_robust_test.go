@@ -59,6 +59,20 @@ func startStream(t *testing.T, url string, interval time.Duration) *streamRig {
 	return &streamRig{ex: ex, seen: seen, stop: stop}
 }
 
+// finish stops the agent, waits (up to wait) until the collector stored every
+// batch it published, whatever order its workers finish in, and checks them.
+func (r *streamRig) finish(t *testing.T, store storage.Store, wait time.Duration) {
+	t.Helper()
+	r.stop()
+	batches, _, _ := r.seen.snapshot()
+	last := batches[len(batches)-1]
+	until(t, wait, "every batch stored", func() bool {
+		h, err := store.GetHost(context.Background(), last.Host)
+		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0
+	})
+	verifyStored(t, store, batches)
+}
+
 // verifyStored checks that every cpu point of every batch is stored once,
 // with its value, and returns how many instances it checked.
 func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) int {
@@ -157,15 +171,7 @@ func TestCollectorSIGKILL(t *testing.T) {
 	c = collectorProcess(t, bin, cfg)
 	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
 	until(t, 30*time.Second, "five more batches", func() bool { b, _, _ := rig.seen.snapshot(); return len(b) >= 12 })
-	rig.stop()
-	batches, _, _ := rig.seen.snapshot()
-	last := batches[len(batches)-1]
-	until(t, 60*time.Second, "the last batch stored", func() bool {
-		h, err := store.GetHost(context.Background(), last.Host)
-		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0 // every batch, whatever order workers finish in
-	})
-	time.Sleep(time.Second)
-	verifyStored(t, store, batches)
+	rig.finish(t, store, 60*time.Second)
 }
 
 // Cassandra stopped for 60 s while agents publish, then started again: the
@@ -194,13 +200,5 @@ func TestCollectorCassandraOutage(t *testing.T) {
 	t.Logf("Cassandra was down for %v", time.Since(t0).Round(time.Second))
 	b, _, _ := rig.seen.snapshot()
 	until(t, 90*time.Second, "batches after the outage", func() bool { x, _, _ := rig.seen.snapshot(); return len(x) >= len(b)+3 })
-	rig.stop()
-	batches, _, _ := rig.seen.snapshot()
-	last := batches[len(batches)-1]
-	until(t, 120*time.Second, "the last batch stored", func() bool {
-		h, err := store.GetHost(context.Background(), last.Host)
-		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0 // every batch, whatever order workers finish in
-	})
-	time.Sleep(time.Second)
-	verifyStored(t, store, batches)
+	rig.finish(t, store, 120*time.Second)
 }

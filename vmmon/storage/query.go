@@ -128,7 +128,7 @@ type Bucket struct {
 // start (inclusive) and end (exclusive).
 func Regroup(buckets []Bucket, g time.Duration, aggregation string, start, end time.Time) []Point {
 	var (
-		out  []Point
+		out  = []Point{} // never null in JSON
 		cur  Agg
 		curT time.Time
 		have bool

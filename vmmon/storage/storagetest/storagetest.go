@@ -154,6 +154,12 @@ func testRollups(t *testing.T, s storage.Store) {
 			t.Errorf("%v %s: first points %+v; want %v then %v", c.gran, c.agg, p[:min(2, len(p))], c.first, c.second)
 		}
 	}
+	// A range with no point gives an empty list, not a missing one.
+	q.Start, q.End = base.Add(-48*time.Hour), base.Add(-47*time.Hour)
+	if got := measures(t, s, q); len(got) != 1 || got[0].Points == nil || len(got[0].Points) != 0 {
+		t.Errorf("empty range: %+v", got)
+	}
+	q.Start, q.End = base, base.Add(2*time.Hour)
 	// A range not aligned on the granularity starts with the bucket it falls in.
 	q.Granularity, q.Aggregation = time.Minute, "mean"
 	q.Start, q.End = base.Add(90*time.Second), base.Add(4*time.Minute)
