@@ -220,3 +220,33 @@ func TestAPIKeystoneUnreachable(t *testing.T) {
 		t.Errorf("unreachable Keystone: %v; want ErrUnavailable", err)
 	}
 }
+
+// The service user's own token is renewed before it expires.
+func TestKeystoneServiceTokenRenewal(t *testing.T) {
+	env := bedenv.Load(t)
+	clock := &atomic.Int64{}
+	clock.Store(time.Now().UnixNano())
+	v, err := auth.NewKeystone(context.Background(), auth.KeystoneOptions{
+		AuthURL: env.Get(t, "VMMON_KEYSTONE_URL"), Username: "vmmon", Password: env.Get(t, "VMMON_TEST_PASSWORD"),
+		UserDomainName: "Default", ProjectName: "service", ProjectDomainName: "Default", CacheTime: time.Second,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := v.ServiceToken()
+	user := tokenFor(t, env, "demo-reader", "demo", env.Get(t, "VMMON_TEST_PASSWORD"))
+	if _, err := v.Validate(context.Background(), user); err != nil {
+		t.Fatal(err)
+	}
+	if v.ServiceToken() != first {
+		t.Fatal("renewed a fresh service token")
+	}
+	// One minute before the service token's expiry (Keystone issues them for an hour).
+	clock.Add(int64(59 * time.Minute))
+	if _, err := v.Validate(context.Background(), user); err != nil {
+		t.Fatal(err)
+	}
+	if v.ServiceToken() == first {
+		t.Error("the service token was not renewed before its expiry")
+	}
+}

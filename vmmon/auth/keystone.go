@@ -196,3 +196,6 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 // RedirectForTest points token validation at another URL (tests simulate an
 // unreachable Keystone with it).
 func RedirectForTest(k *Keystone, url string) { k.identity.Endpoint = url }
+
+// ServiceToken returns the vmmon service user's current token.
+func (k *Keystone) ServiceToken() string { return k.provider.Token() }
