@@ -14,24 +14,12 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 )
 
-// buildAgent builds the vmmon-agent binary once per test run.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vmmon-agent")
-	cmd := exec.Command("go", "build", "-o", bin, "./vmmon-agent/cmd/vmmon-agent")
-	cmd.Dir = bedenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // `vmmon-agent --once` prints the batch of the 200-domain test driver as JSON,
 // with no broker configured; a bad configuration stops it with one line that
 // names the file, section and option.
 func TestAgentCommand(t *testing.T) {
 	env := bedenv.Load(t)
-	bin := buildAgent(t)
+	bin := buildCmd(t, "vmmon-agent/cmd/vmmon-agent")
 	dir := t.TempDir()
 	good := filepath.Join(dir, "vmmon-agent.conf")
 	uri := env.Get(t, "VMMON_LIBVIRT_TEST_URI_200")

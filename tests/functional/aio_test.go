@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,12 +69,7 @@ func startAIO(t *testing.T, bin, dataDir, uri string) (string, *exec.Cmd, *strin
 // start finds its data again; it refuses to listen beyond loopback.
 func TestAllInOne(t *testing.T) {
 	env := bedenv.Load(t)
-	bin := filepath.Join(t.TempDir(), "vmmon-aio")
-	build := exec.Command("go", "build", "-o", bin, "./vmmon/cmd/vmmon-aio")
-	build.Dir = bedenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCmd(t, "vmmon/cmd/vmmon-aio")
 	dataDir := t.TempDir()
 	uri := env.Get(t, "VMMON_LIBVIRT_TEST_URI_200")
 	base, cmd, logs := startAIO(t, bin, dataDir, uri)

@@ -18,6 +18,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon/actions"
@@ -186,5 +187,45 @@ func TestNovaActions(t *testing.T) {
 	c2, o2 := postAction(t, base, server.ID, token, `{"action": "stop"}`, "key-1")
 	if c1 != 202 || c2 != 202 || o1["action"].(map[string]any)["id"] != o2["action"].(map[string]any)["id"] {
 		t.Errorf("idempotency: %d %v / %d %v", c1, o1, c2, o2)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 60*time.Second)
+	defer scancel()
+	if err := servers.WaitForStatus(sctx, compute, server.ID, "SHUTOFF"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A token vmmon still trusts (cached) but Keystone revoked: Nova rejects
+	// it, and the caller gets 401.
+	revoked := tokenFor(t, env, "demo-member", "demo", pw)
+	req, _ := http.NewRequest("GET", base+"/v1/instances/"+server.ID, nil)
+	req.Header.Set("X-Auth-Token", revoked)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("caching the token: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	admin, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"),
+		Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident, _ := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	if err := tokens.Revoke(ctx, ident, revoked).Err; err != nil {
+		t.Fatal(err)
+	}
+	if code, out := postAction(t, base, server.ID, revoked, `{"action": "start"}`, ""); code != 401 || !strings.Contains(fmt.Sprint(out), "vmmon.nova.unauthorized") {
+		t.Errorf("token Nova rejects: %d %v", code, out)
+	}
+
+	// A server Nova deleted while vmmon still lists it: Nova's 404.
+	if err := servers.Delete(ctx, compute, server.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 60*time.Second, "the server gone from Nova", func() bool {
+		return gophercloud.ResponseCodeIs(servers.Get(ctx, compute, server.ID).Err, http.StatusNotFound)
+	})
+	if code, out := postAction(t, base, server.ID, token, `{"action": "start"}`, ""); code != 404 || !strings.Contains(fmt.Sprint(out), "vmmon.nova.not_found") {
+		t.Errorf("server deleted in Nova: %d %v", code, out)
 	}
 }

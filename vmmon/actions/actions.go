@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"reflect"
 	"sort"
@@ -141,10 +140,7 @@ func novaError(err error) error {
 		}
 		return &NovaError{Status: ue.Actual, Message: msg}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
-		return fmt.Errorf("%w: %w", ErrNovaUnavailable, err)
-	}
+	// No answer from Nova (refused, timed out, reset).
 	return fmt.Errorf("%w: %w", ErrNovaUnavailable, err)
 }
 

@@ -28,7 +28,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// Nova's refusals come back with their status and message; an unreachable
+// Nova's refusals come back with their status and message (the functional
+// test sees 401, 404 and 409 from a real Nova; a 5xx and an unreachable Nova
+// are only practical here); an unreachable
 // Nova is ErrNovaUnavailable; the global request id and the caller's token
 // reach Nova; Nova's request id is recorded.
 func TestNovaAnswers(t *testing.T) {

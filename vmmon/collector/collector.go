@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,9 +170,9 @@ func (c *Collector) completeAction(ctx context.Context, eventType string, u nova
 	}
 	status := ""
 	switch {
-	case len(eventType) > 4 && eventType[len(eventType)-4:] == ".end", eventType == "instance.lock", eventType == "instance.unlock":
+	case strings.HasSuffix(eventType, ".end"), eventType == "instance.lock", eventType == "instance.unlock":
 		status = "succeeded"
-	case len(eventType) > 6 && eventType[len(eventType)-6:] == ".error":
+	case strings.HasSuffix(eventType, ".error"):
 		status = "failed"
 	default:
 		return nil

@@ -199,43 +199,32 @@ func (p *parser) peek() string {
 }
 
 func (p *parser) or() (check, error) {
-	first, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	out := orCheck{first}
-	for strings.EqualFold(p.peek(), "or") {
-		p.i++
-		c, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 1 {
-		return first, nil
-	}
-	return out, nil
+	return p.binary("or", p.and, func(cs []check) check { return orCheck(cs) })
 }
 
 func (p *parser) and() (check, error) {
-	first, err := p.not()
+	return p.binary("and", p.not, func(cs []check) check { return andCheck(cs) })
+}
+
+// binary parses operand (op operand)*; one operand stands for itself.
+func (p *parser) binary(op string, operand func() (check, error), join func([]check) check) (check, error) {
+	first, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	out := andCheck{first}
-	for strings.EqualFold(p.peek(), "and") {
+	cs := []check{first}
+	for strings.EqualFold(p.peek(), op) {
 		p.i++
-		c, err := p.not()
+		c, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		cs = append(cs, c)
 	}
-	if len(out) == 1 {
+	if len(cs) == 1 {
 		return first, nil
 	}
-	return out, nil
+	return join(cs), nil
 }
 
 func (p *parser) not() (check, error) {

@@ -49,6 +49,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	marked map[[2]string]time.Time // open buckets already marked pending, by series and bucket
+	pruned time.Time               // when marked was last cleared of closed buckets
 }
 
 // Grace is how long after its end a minute bucket still takes points before
@@ -157,10 +158,13 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	pending := map[[2]string]time.Time{}
 	now := s.now()
 	s.mu.Lock()
-	for k, b := range s.marked { // forget buckets that closed
-		if !s.open(b, now) {
-			delete(s.marked, k)
+	if now.Sub(s.pruned) > time.Minute { // forget buckets that closed
+		for k, b := range s.marked {
+			if !s.open(b, now) {
+				delete(s.marked, k)
+			}
 		}
+		s.pruned = now
 	}
 	for _, sm := range samples {
 		t := sm.Time.UTC()
