@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,5 +82,66 @@ func TestCassandraSchemaSync(t *testing.T) {
 	}
 	if err := s.CheckVersion(ctx); !errors.Is(err, storage.ErrSchema) {
 		t.Errorf("check against a newer schema: %v", err)
+	}
+}
+
+// Upgrading a keyspace from schema 1 packs the rollups already stored, so
+// measures read the same before and after.
+func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
+	ctx := context.Background()
+	s := openCassandra(t)
+	from := time.Date(2026, 11, 26, 22, 30, 0, 0, time.UTC) // across a day boundary
+	to := from.Add(3 * time.Hour)
+	var batch []storage.Sample
+	for at := from; at.Before(to); at = at.Add(10 * time.Second) {
+		batch = append(batch, storage.Sample{InstanceID: "upgrade-1", Metric: "cpu_util", Time: at, Value: float64(at.Minute()), Unit: "%", Kind: "rate"})
+	}
+	if err := s.WriteSamples(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := s.ProcessRollups(ctx, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	measures := func(g time.Duration) []storage.Point {
+		t.Helper()
+		res, err := s.Measures(ctx, storage.MeasureQuery{InstanceID: "upgrade-1", Metric: "cpu_util", Start: from, End: to, Granularity: g, Aggregation: "max"})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("measures at %v: %v, %d series", g, err, len(res))
+		}
+		return res[0].Points
+	}
+	minutes, hours := measures(time.Minute), measures(time.Hour)
+	if len(minutes) != 180 || len(hours) != 4 || hours[0].Value != 59 {
+		t.Fatalf("before the upgrade: %d minute points, hours %v; want 180 minutes and 4 hours (22:00 to 01:00) of max 59", len(minutes), hours)
+	}
+	// A keyspace of schema 1: no packed rows yet.
+	for _, table := range []string{"rollup_1m_packed", "rollup_1h_packed"} {
+		if err := s.SessionForBench().Query(`TRUNCATE ` + s.Keyspace() + `.` + table).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetVersionForTest(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := measures(time.Minute); len(got) != 0 {
+		t.Fatalf("measures read %d points with the packed tables empty; they should read only those", len(got))
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != cassandra.SchemaVersion {
+		t.Fatalf("version after the upgrade %d, %v", v, err)
+	}
+	if got := measures(time.Minute); !reflect.DeepEqual(got, minutes) {
+		t.Errorf("minute measures after the upgrade differ: %d points, want %d", len(got), len(minutes))
+	}
+	if got := measures(time.Hour); !reflect.DeepEqual(got, hours) {
+		t.Errorf("hour measures after the upgrade: %v, want %v", got, hours)
 	}
 }

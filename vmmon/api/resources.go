@@ -194,9 +194,7 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"measures": map[string]any{
-		"metric": mq.Metric, "start": mq.Start, "end": mq.End, "granularity": int(mq.Granularity.Seconds()),
-		"aggregation": mq.Aggregation, "series": series}})
+	s.writeMeasures(w, r, mq, series)
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {

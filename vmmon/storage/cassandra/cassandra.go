@@ -330,8 +330,13 @@ func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 	return done, nil
 }
 
+// Rollups are recomputed from their source and written with the time the
+// source was read as their write time: when two collectors recompute the same
+// rollup at once, the one that read later, and so saw more, wins.
+
 func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) error {
 	inst, metric, device := splitSeries(series)
+	read := s.now()
 	iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
 		inst, metric, device, day(b), b, b.Add(time.Minute)).WithContext(ctx).Iter()
 	var (
@@ -348,25 +353,97 @@ func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) er
 	if a.Count == 0 {
 		return nil
 	}
-	return s.session.Query(`INSERT INTO `+s.t("rollup_1m")+` (instance_id, metric, device, day, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inst, metric, device, day(b), b, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime).WithContext(ctx).Exec()
+	return s.session.Query(`INSERT INTO `+s.t("rollup_1m")+` (instance_id, metric, device, day, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+		inst, metric, device, day(b), b, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime, micros(read)).WithContext(ctx).Exec()
 }
 
+// rollupHour packs the minute rollups of hour h, computes its hour rollup
+// from them, then packs the hour rollups of its day.
 func (s *Store) rollupHour(ctx context.Context, series string, h time.Time) error {
 	inst, metric, device := splitSeries(series)
-	buckets, err := s.readRollups(ctx, "rollup_1m", inst, metric, device, h, h.Add(time.Hour))
+	read := s.now()
+	buckets, err := s.readRollups(ctx, minutesPacked.source, inst, metric, device, h, h.Add(time.Hour))
 	if err != nil {
 		return err
+	}
+	if len(buckets) == 0 {
+		return nil
 	}
 	var a storage.Agg
 	for _, b := range buckets {
 		a.Merge(b.Agg)
 	}
-	if a.Count == 0 {
-		return nil
+	err = runAll(ctx, 2, []func(context.Context) error{
+		func(ctx context.Context) error {
+			return s.writePacked(ctx, minutesPacked, inst, metric, device, h, buckets, read)
+		},
+		func(ctx context.Context) error {
+			return s.session.Query(`INSERT INTO `+s.t("rollup_1h")+` (instance_id, metric, device, month, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+				inst, metric, device, month(h), h, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime, micros(read)).WithContext(ctx).Exec()
+		},
+	})
+	if err != nil {
+		return err
 	}
-	return s.session.Query(`INSERT INTO `+s.t("rollup_1h")+` (instance_id, metric, device, month, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inst, metric, device, month(h), h, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime).WithContext(ctx).Exec()
+	d := day(h)
+	read = s.now()
+	hours, err := s.readRollups(ctx, hoursPacked.source, inst, metric, device, d, d.Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	return s.writePacked(ctx, hoursPacked, inst, metric, device, d, hours, read)
+}
+
+// writePacked writes the packed row of the span at start, with the time its
+// source was read as the write time.
+func (s *Store) writePacked(ctx context.Context, p packing, inst, metric, device string, start time.Time, buckets []storage.Bucket, read time.Time) error {
+	blob, err := p.pack(start, buckets)
+	if err != nil {
+		return err
+	}
+	err = s.session.Query(`INSERT INTO `+s.t(p.table)+` (instance_id, metric, device, `+p.partition+`, `+p.cluster+`, v) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+		inst, metric, device, p.partitionOf(start), start, blob, micros(read)).WithContext(ctx).Exec()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p.table, err)
+	}
+	return nil
+}
+
+// readPacked returns the buckets in [start, end) of a packed table, in time
+// order, reading its partitions at once.
+func (s *Store) readPacked(ctx context.Context, p packing, inst, metric, device string, start, end time.Time) ([]storage.Bucket, error) {
+	parts := partitions(start, end, p.partition == "month")
+	results := make([][]storage.Bucket, len(parts))
+	fns := make([]func(context.Context) error, len(parts))
+	for i, part := range parts {
+		fns[i] = func(ctx context.Context) error {
+			iter := s.session.Query(`SELECT `+p.cluster+`, v FROM `+s.t(p.table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+p.partition+` = ? AND `+p.cluster+` >= ? AND `+p.cluster+` <= ?`,
+				inst, metric, device, part, p.spanOf(start), p.spanOf(end.Add(-time.Nanosecond))).WithContext(ctx).Iter()
+			var (
+				at   time.Time
+				blob []byte
+				err  error
+			)
+			for iter.Scan(&at, &blob) {
+				if results[i], err = p.unpack(results[i], at.UTC(), blob, start, end); err != nil {
+					_ = iter.Close()
+					return fmt.Errorf("reading %s at %s: %w", p.table, at.UTC().Format(time.RFC3339), err)
+				}
+			}
+			if err := iter.Close(); err != nil {
+				return fmt.Errorf("reading %s: %w", p.table, err)
+			}
+			return nil
+		}
+	}
+	if err := runAll(ctx, 8, fns); err != nil {
+		return nil, err
+	}
+	var out []storage.Bucket
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
 }
 
 // partitions lists the day (or month) partitions that [start, end) touches.
@@ -419,57 +496,85 @@ func (s *Store) readRollups(ctx context.Context, table, inst, metric, device str
 	return out, nil
 }
 
-// Measures answers a measures query.
+// Measures answers a measures query. A query of one series reads its points
+// while checking that the instance has it.
 func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage.Series, error) {
 	base, err := q.Validate()
 	if err != nil {
 		return nil, err
 	}
-	infos, err := s.seriesOf(ctx, q)
-	if err != nil {
-		return nil, err
+	var (
+		infos     []storage.MetricInfo
+		early     []storage.Point
+		earlyErr  error
+		lookupErr error
+	)
+	if q.AllDevices {
+		infos, lookupErr = s.seriesOf(ctx, q)
+	} else {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			early, earlyErr = s.points(ctx, q, base, q.Device)
+		}()
+		infos, lookupErr = s.seriesOf(ctx, q)
+		wg.Wait()
+	}
+	if lookupErr != nil {
+		return nil, lookupErr
 	}
 	out := make([]storage.Series, 0, len(infos))
 	for _, info := range infos {
-		series := storage.Series{Device: info.Device, Unit: info.Unit, Points: []storage.Point{}}
-		switch base {
-		case storage.Raw:
-			parts := partitions(q.Start, q.End, false)
-			results := make([][]storage.Point, len(parts))
-			var fns []func(context.Context) error
-			for i, d := range parts {
-				fns = append(fns, func(ctx context.Context) error {
-					iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
-						q.InstanceID, q.Metric, info.Device, d, q.Start, q.End).WithContext(ctx).Iter()
-					var p storage.Point
-					for iter.Scan(&p.Time, &p.Value) {
-						p.Time = p.Time.UTC()
-						results[i] = append(results[i], p)
-					}
-					if err := iter.Close(); err != nil {
-						return fmt.Errorf("reading raw points: %w", err)
-					}
-					return nil
-				})
-			}
-			if err := runAll(ctx, 8, fns); err != nil {
-				return nil, err
-			}
-			for _, r := range results {
-				series.Points = append(series.Points, r...)
-			}
-		default:
-			table := "rollup_1m"
-			if base == storage.Hour {
-				table = "rollup_1h"
-			}
-			buckets, err := s.readRollups(ctx, table, q.InstanceID, q.Metric, info.Device, q.Start.Truncate(q.Granularity), q.End)
-			if err != nil {
-				return nil, err
-			}
-			series.Points = storage.Regroup(buckets, q.Granularity, q.Aggregation, q.Start, q.End)
+		points, err := early, earlyErr
+		if q.AllDevices {
+			points, err = s.points(ctx, q, base, info.Device)
 		}
-		out = append(out, series)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, storage.Series{Device: info.Device, Unit: info.Unit, Points: points})
+	}
+	return out, nil
+}
+
+// points reads the points of one series at the stored resolution base.
+func (s *Store) points(ctx context.Context, q storage.MeasureQuery, base time.Duration, device string) ([]storage.Point, error) {
+	if base != storage.Raw {
+		p := minutesPacked
+		if base == storage.Hour {
+			p = hoursPacked
+		}
+		buckets, err := s.readPacked(ctx, p, q.InstanceID, q.Metric, device, q.Start.Truncate(q.Granularity), q.End)
+		if err != nil {
+			return nil, err
+		}
+		return storage.Regroup(buckets, q.Granularity, q.Aggregation, q.Start, q.End), nil
+	}
+	parts := partitions(q.Start, q.End, false)
+	results := make([][]storage.Point, len(parts))
+	fns := make([]func(context.Context) error, len(parts))
+	for i, d := range parts {
+		fns[i] = func(ctx context.Context) error {
+			iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
+				q.InstanceID, q.Metric, device, d, q.Start, q.End).WithContext(ctx).Iter()
+			var p storage.Point
+			for iter.Scan(&p.Time, &p.Value) {
+				p.Time = p.Time.UTC()
+				results[i] = append(results[i], p)
+			}
+			if err := iter.Close(); err != nil {
+				return fmt.Errorf("reading raw points: %w", err)
+			}
+			return nil
+		}
+	}
+	if err := runAll(ctx, 8, fns); err != nil {
+		return nil, err
+	}
+	out := []storage.Point{}
+	for _, r := range results {
+		out = append(out, r...)
 	}
 	return out, nil
 }
@@ -651,12 +756,21 @@ func (s *Store) ids(ctx context.Context, q storage.InstanceQuery, marker string,
 	case q.Host != "":
 		return scan(`SELECT id FROM `+s.t("instances_by_host")+` WHERE host = ? AND id > ? LIMIT ?`, q.Host, marker, n)
 	}
-	var all []string
-	for shard := 0; shard < Shards; shard++ {
-		ids, err := scan(`SELECT id FROM `+s.t("instances_by_shard")+` WHERE shard = ? AND id > ? LIMIT ?`, shard, marker, n)
-		if err != nil {
-			return nil, err
+	// Every shard at once; the first n of their union is the page.
+	byShard := make([][]string, Shards)
+	fns := make([]func(context.Context) error, Shards)
+	for shard := range fns {
+		fns[shard] = func(ctx context.Context) error {
+			var err error
+			byShard[shard], err = scan(`SELECT id FROM `+s.t("instances_by_shard")+` WHERE shard = ? AND id > ? LIMIT ?`, shard, marker, n)
+			return err
 		}
+	}
+	if err := runAll(ctx, Shards, fns); err != nil {
+		return nil, err
+	}
+	var all []string
+	for _, ids := range byShard {
 		all = append(all, ids...)
 	}
 	sort.Strings(all)

@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // schema lists, per version, the statements that bring the previous version
 // to it. {ks} is the keyspace; {raw_ttl} and friends the retentions.
@@ -53,6 +53,69 @@ var schema = map[int][]string{
 		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_request (request_id text PRIMARY KEY, instance_id text, id text)`,
 		`CREATE TABLE IF NOT EXISTS {ks}.actions_by_key (key text PRIMARY KEY, instance_id text, id text) WITH default_time_to_live = 86400`,
 	},
+	// Rollups packed a span to a row (see packed.go), which measures read.
+	// The one-row-per-bucket tables stay as their source.
+	2: {
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_1m_packed (instance_id text, metric text, device text, day date, hour timestamp, v blob,
+			PRIMARY KEY ((instance_id, metric, device, day), hour))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}
+			AND default_time_to_live = {minute_ttl} AND gc_grace_seconds = 10800`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_1h_packed (instance_id text, metric text, device text, month date, day date, v blob,
+			PRIMARY KEY ((instance_id, metric, device, month), day))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 30}
+			AND default_time_to_live = {hour_ttl} AND gc_grace_seconds = 10800`,
+	},
+}
+
+// migrations move data once a version's statements have run.
+var migrations = map[int]func(*Store, context.Context) error{
+	2: func(s *Store, ctx context.Context) error {
+		for _, p := range []packing{minutesPacked, hoursPacked} {
+			if err := s.packAll(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// packAll packs every row of p's source table: a scan in token order, in
+// which a partition's rows come together and in time order.
+func (s *Store) packAll(ctx context.Context, p packing) error {
+	read := s.now()
+	iter := s.session.Query(`SELECT instance_id, metric, device, ts, min, max, sum, count, last, last_ts FROM ` + s.t(p.source)).
+		WithContext(ctx).PageSize(5000).Iter()
+	var (
+		inst, metric, device string
+		b                    storage.Bucket
+		cur                  [3]string
+		curSpan              time.Time
+		buckets              []storage.Bucket
+		err                  error
+	)
+	flush := func() error {
+		if len(buckets) == 0 {
+			return nil
+		}
+		werr := s.writePacked(ctx, p, cur[0], cur[1], cur[2], curSpan, buckets, read)
+		buckets = buckets[:0]
+		return werr
+	}
+	for err == nil && iter.Scan(&inst, &metric, &device, &b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
+		b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
+		if k := [3]string{inst, metric, device}; k != cur || !p.spanOf(b.Time).Equal(curSpan) {
+			err = flush()
+			cur, curSpan = k, p.spanOf(b.Time)
+		}
+		buckets = append(buckets, b)
+	}
+	if cerr := iter.Close(); cerr != nil {
+		return fmt.Errorf("reading %s to pack it: %w", p.source, cerr)
+	}
+	if err == nil {
+		err = flush()
+	}
+	return err
 }
 
 func (s *Store) expand(stmt string) string {
@@ -98,6 +161,11 @@ func (s *Store) Sync(ctx context.Context) error {
 	for v := have + 1; v <= SchemaVersion; v++ {
 		for _, stmt := range schema[v] {
 			if err := s.session.Query(s.expand(stmt)).WithContext(ctx).Exec(); err != nil {
+				return fmt.Errorf("schema %d: %w", v, err)
+			}
+		}
+		if m := migrations[v]; m != nil {
+			if err := m(s, ctx); err != nil {
 				return fmt.Errorf("schema %d: %w", v, err)
 			}
 		}
