@@ -11,10 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/policy"
@@ -22,10 +22,14 @@ import (
 
 // BenchmarkAPIMeasures measures GET .../measures for 24 h at 1 min and 30
 // days at 1 h of one instance, with 10,000 instances stored in Cassandra,
-// while a second process (tests/bench/loadgen) loads the same API from 4
-// connections (VMMON_BENCH_LOAD_CONNS). Metrics: p50-ms and p99-ms.
+// while a second process (tests/bench/loadgen) loads the same API with the
+// listing and both queries from VMMON_BENCH_LOAD_CONNS connections (4) at
+// VMMON_BENCH_LOAD_RATE requests per second in all (200; 0 sends each next
+// request as soon as the last is answered, which saturates this box).
+// Metrics: p50-ms and p99-ms of the measured calls, load-req/s the load the
+// second process sent meanwhile.
 //
-//	make bed && go test -tags functional -run '^$' -bench APIMeasures -benchtime 300x ./tests/functional/
+//	make bed && go test -tags functional -run '^$' -bench APIMeasures -benchtime 1000x ./tests/functional/
 func BenchmarkAPIMeasures(b *testing.B) {
 	s := openCassandra(b)
 	end := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
@@ -41,27 +45,25 @@ func BenchmarkAPIMeasures(b *testing.B) {
 			from.Format(time.RFC3339), end.Format(time.RFC3339), g)
 	}
 	day, month := q(end.Add(-24*time.Hour), 60), q(start, 3600)
-	// The second process: loads the listing and both queries for as long as we measure.
-	conns := os.Getenv("VMMON_BENCH_LOAD_CONNS")
+	loadgen := buildCmd(b, "tests/bench/loadgen")
+	conns, rate := os.Getenv("VMMON_BENCH_LOAD_CONNS"), os.Getenv("VMMON_BENCH_LOAD_RATE")
 	if conns == "" {
 		conns = "4"
 	}
-	load := exec.Command("go", "run", "./tests/bench/loadgen", "-c", conns, "-d", "60s", srv.URL+"/v1/instances?all_projects=true&limit=100", day, month)
-	load.Dir = bedenv.RepoRoot()
-	var loadOut strings.Builder
-	load.Stdout = &loadOut
-	if err := load.Start(); err != nil {
-		b.Fatal(err)
+	if rate == "" {
+		rate = "200"
 	}
-	defer func() {
-		_ = load.Process.Kill()
-		_ = load.Wait()
-		b.Logf("second process: %s", strings.TrimSpace(loadOut.String()))
-	}()
-	time.Sleep(3 * time.Second) // let go run build and start
 	for _, c := range []struct{ name, url string }{{"24h-at-1min", day}, {"30d-at-1h", month}} {
 		b.Run(c.name, func(b *testing.B) {
+			load := exec.Command(loadgen, "-c", conns, "-rate", rate, "-d", "10m", srv.URL+"/v1/instances?all_projects=true&limit=100", day, month)
+			var loadOut strings.Builder
+			load.Stdout, load.Stderr = &loadOut, &loadOut
+			if err := load.Start(); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(time.Second) // the load reaches its pace
 			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
 				resp, err := http.Get(c.url)
@@ -75,9 +77,23 @@ func BenchmarkAPIMeasures(b *testing.B) {
 					b.Fatalf("status %d", resp.StatusCode)
 				}
 			}
+			b.StopTimer()
+			_ = load.Process.Signal(syscall.SIGTERM)
+			if err := load.Wait(); err != nil {
+				b.Fatalf("second process: %v\n%s", err, loadOut.String())
+			}
+			var sent int
+			var secs, loadRate float64
+			if _, err := fmt.Sscanf(loadOut.String(), "requests=%d seconds=%g rate=%g", &sent, &secs, &loadRate); err != nil || sent == 0 {
+				b.Fatalf("second process sent nothing: %q (%v)", loadOut.String(), err)
+			}
+			if !strings.Contains(loadOut.String(), fmt.Sprintf("codes=map[200:%d]", sent)) {
+				b.Fatalf("second process got errors: %s", loadOut.String())
+			}
 			p50, p99 := percentiles(lat)
 			b.ReportMetric(p50, "p50-ms")
 			b.ReportMetric(p99, "p99-ms")
+			b.ReportMetric(loadRate, "load-req/s")
 		})
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/client/v1/instances"
 )
 
-func buildCmd(t *testing.T, pkg string) string {
+func buildCmd(t testing.TB, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)

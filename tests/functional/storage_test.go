@@ -85,8 +85,9 @@ func TestCassandraSchemaSync(t *testing.T) {
 	}
 }
 
-// Upgrading a keyspace from schema 1 packs the rollups already stored, so
-// measures read the same before and after.
+// Upgrading a keyspace from schema 1 packs the rollups already stored and
+// copies instances to their shard rows, so measures and listings read the
+// same before and after.
 func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	ctx := context.Background()
 	s := openCassandra(t)
@@ -120,11 +121,27 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	if len(minutes) != 180 || len(hours) != 4 || hours[0].Value != 59 {
 		t.Fatalf("before the upgrade: %d minute points, hours %v; want 180 minutes and 4 hours (22:00 to 01:00) of max 59", len(minutes), hours)
 	}
-	// A keyspace of schema 1: no packed rows yet.
-	for _, table := range []string{"rollup_1m_packed", "rollup_1h_packed"} {
-		if err := s.SessionForBench().Query(`TRUNCATE ` + s.Keyspace() + `.` + table).Exec(); err != nil {
+	inst := storage.Instance{ID: "00000000-0000-4000-8000-00000000abcd", ProjectID: "p1", Host: "h1", State: "active", UpdatedAt: from}
+	if err := s.PutInstance(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	// A keyspace of schema 1: no packed rows, instances' shard rows without
+	// their data.
+	session, ks := s.SessionForBench(), s.Keyspace()
+	var shard int
+	if err := session.Query(`SELECT shard FROM `+ks+`.instances_by_shard WHERE id = ? ALLOW FILTERING`, inst.ID).Scan(&shard); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"rollup_1m_packed", "rollup_1h_packed", "instances_by_shard"} {
+		if err := session.Query(`TRUNCATE ` + ks + `.` + table).Exec(); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := session.Query(`INSERT INTO `+ks+`.instances_by_shard (shard, id) VALUES (?, ?) USING TIMESTAMP ?`, shard, inst.ID, from.UnixMicro()).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.ListInstances(ctx, storage.InstanceQuery{}); err != nil || len(list) != 0 {
+		t.Fatalf("listing before the upgrade: %v, %v; want nothing (shard rows without data)", list, err)
 	}
 	if err := s.SetVersionForTest(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -143,5 +160,10 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	}
 	if got := measures(time.Hour); !reflect.DeepEqual(got, hours) {
 		t.Errorf("hour measures after the upgrade: %v, want %v", got, hours)
+	}
+	for _, q := range []storage.InstanceQuery{{}, {ProjectID: "p1"}, {Host: "h1"}} {
+		if list, err := s.ListInstances(ctx, q); err != nil || len(list) != 1 || list[0].ID != inst.ID || list[0].State != "active" {
+			t.Errorf("listing %+v after the upgrade: %+v, %v", q, list, err)
+		}
 	}
 }

@@ -64,6 +64,9 @@ var schema = map[int][]string{
 			PRIMARY KEY ((instance_id, metric, device, month), day))
 			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 30}
 			AND default_time_to_live = {hour_ttl} AND gc_grace_seconds = 10800`,
+		// Each instance's data in its shard's row too, so that a page of
+		// instances is a few single-partition reads.
+		`ALTER TABLE {ks}.instances_by_shard ADD data text`,
 	},
 }
 
@@ -75,8 +78,30 @@ var migrations = map[int]func(*Store, context.Context) error{
 				return err
 			}
 		}
-		return nil
+		return s.copyInstancesToShards(ctx)
 	},
+}
+
+// copyInstancesToShards writes each instance's data into its shard row, with
+// the write time it has in the instances table.
+func (s *Store) copyInstancesToShards(ctx context.Context) error {
+	iter := s.session.Query(`SELECT id, data, writetime(data) FROM ` + s.t("instances")).WithContext(ctx).PageSize(5000).Iter()
+	var (
+		id, data string
+		ts       int64
+		err      error
+	)
+	for err == nil && iter.Scan(&id, &data, &ts) {
+		err = s.session.Query(`INSERT INTO `+s.t("instances_by_shard")+` (shard, id, data) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+			shardOf(id), id, data, ts).WithContext(ctx).Exec()
+	}
+	if cerr := iter.Close(); cerr != nil {
+		return fmt.Errorf("reading instances to copy them: %w", cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("copying instances to their shards: %w", err)
+	}
+	return nil
 }
 
 // packAll packs every row of p's source table: a scan in token order, in
@@ -160,7 +185,12 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	for v := have + 1; v <= SchemaVersion; v++ {
 		for _, stmt := range schema[v] {
-			if err := s.session.Query(s.expand(stmt)).WithContext(ctx).Exec(); err != nil {
+			err := s.session.Query(s.expand(stmt)).WithContext(ctx).Exec()
+			// A column added by an earlier, interrupted sync is there already.
+			if err != nil && strings.HasPrefix(stmt, "ALTER TABLE") && strings.Contains(err.Error(), "already exists") {
+				err = nil
+			}
+			if err != nil {
 				return fmt.Errorf("schema %d: %w", v, err)
 			}
 		}

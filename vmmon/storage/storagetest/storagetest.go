@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"InvalidQueries", testInvalid},
 		{"MetricsAndLatest", testMetrics},
 		{"Instances", testInstances},
+		{"InstancePages", testInstancePages},
 		{"Events", testEvents},
 		{"Hosts", testHosts},
 		{"Actions", testActions},
@@ -288,6 +291,64 @@ func testInstances(t *testing.T, s storage.Store) {
 	all, _ := s.ListInstances(ctx, storage.InstanceQuery{})
 	if len(byHost) != 8 || len(stopped) != 4 || len(all) != 25 {
 		t.Errorf("host h1: %d, stopped: %d, all: %d; want 8, 4, 25", len(byHost), len(stopped), len(all))
+	}
+}
+
+// Paging through many instances, with any page size, gives each once, in id
+// order, with or without filters.
+func testInstancePages(t *testing.T, s storage.Store) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 600)
+	for i := 0; i < 600; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			state := "active"
+			if i%3 == 0 {
+				state = "paused"
+			}
+			errs <- s.PutInstance(ctx, storage.Instance{ID: inst(10000 + i*7), ProjectID: fmt.Sprintf("pages-%d", i%2),
+				Host: fmt.Sprintf("pages-h%d", i%5), State: state, UpdatedAt: base})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pages := func(q storage.InstanceQuery) []string {
+		t.Helper()
+		var ids []string
+		for n := 0; ; n++ {
+			list, err := s.ListInstances(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range list {
+				ids = append(ids, in.ID)
+			}
+			if len(list) < q.Limit || q.Limit == 0 || n > 1000 {
+				return ids
+			}
+			q.Marker = list[len(list)-1].ID
+		}
+	}
+	for _, q := range []storage.InstanceQuery{{}, {ProjectID: "pages-1"}, {Host: "pages-h3"}, {State: "paused"}, {ProjectID: "pages-0", State: "paused"}} {
+		whole := pages(q)
+		if len(whole) == 0 || !sort.StringsAreSorted(whole) {
+			t.Fatalf("%+v: %d instances, sorted: %v", q, len(whole), sort.StringsAreSorted(whole))
+		}
+		for _, limit := range []int{13, 100, 250, 1000} {
+			q.Limit = limit
+			if got := pages(q); !reflect.DeepEqual(got, whole) {
+				t.Errorf("%+v in pages of %d: %d instances, want the %d of one listing", q, limit, len(got), len(whole))
+			}
+		}
+	}
+	if all := pages(storage.InstanceQuery{ProjectID: "pages-1"}); len(all) != 300 {
+		t.Errorf("project pages-1 has %d instances, want 300", len(all))
 	}
 }
 
