@@ -43,11 +43,11 @@ func TestManageDBSyncCassandra(t *testing.T) {
 		return string(out)
 	}
 	for i := 0; i < 2; i++ {
-		if out := manage("db", "sync", "--config-file", cfg); !strings.Contains(out, "schema at version 1") {
+		if out := manage("db", "sync", "--config-file", cfg); !strings.Contains(out, fmt.Sprintf("schema at version %d", cassandra.SchemaVersion)) {
 			t.Errorf("db sync #%d: %s", i+1, out)
 		}
 	}
-	if out := manage("db", "version", "--config-file", cfg); !strings.Contains(out, "stored 1, needed 1") {
+	if out := manage("db", "version", "--config-file", cfg); !strings.Contains(out, fmt.Sprintf("stored %d, needed %d", cassandra.SchemaVersion, cassandra.SchemaVersion)) {
 		t.Errorf("db version: %s", out)
 	}
 }
