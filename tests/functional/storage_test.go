@@ -167,3 +167,23 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 		}
 	}
 }
+
+// A packed row that cannot be decoded fails the query with an error naming
+// the table and the row, rather than answering with part of the data.
+func TestCassandraMalformedPackedRow(t *testing.T) {
+	ctx := context.Background()
+	s := openCassandra(t)
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	if err := s.WriteSamples(ctx, []storage.Sample{{InstanceID: "bad-1", Metric: "cpu_util", Time: at, Value: 1, Unit: "%", Kind: "rate"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.SessionForBench().Query(`INSERT INTO `+s.Keyspace()+`.rollup_1m_packed (instance_id, metric, device, day, hour, v) VALUES (?, ?, ?, ?, ?, ?)`,
+		"bad-1", "cpu_util", "", at.Truncate(24*time.Hour), at, []byte{1, 2, 3}).Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Measures(ctx, storage.MeasureQuery{InstanceID: "bad-1", Metric: "cpu_util", Start: at, End: at.Add(time.Hour), Granularity: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "rollup_1m_packed at 2026-11-27T10:00:00Z") || !strings.Contains(err.Error(), "malformed packed rollups") {
+		t.Errorf("measures over a malformed row: %v", err)
+	}
+}

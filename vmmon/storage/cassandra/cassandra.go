@@ -419,20 +419,13 @@ func (s *Store) readPacked(ctx context.Context, p packing, inst, metric, device 
 		fns[i] = func(ctx context.Context) error {
 			iter := s.session.Query(`SELECT `+p.cluster+`, v FROM `+s.t(p.table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+p.partition+` = ? AND `+p.cluster+` >= ? AND `+p.cluster+` <= ?`,
 				inst, metric, device, part, p.spanOf(start), p.spanOf(end.Add(-time.Nanosecond))).WithContext(ctx).Iter()
-			var (
-				at   time.Time
-				blob []byte
-				err  error
-			)
-			for iter.Scan(&at, &blob) {
-				if results[i], err = p.unpack(results[i], at.UTC(), blob, start, end); err != nil {
-					_ = iter.Close()
-					return fmt.Errorf("reading %s at %s: %w", p.table, at.UTC().Format(time.RFC3339), err)
-				}
+			blob := unpacker{p: p, from: start, to: end}
+			for iter.Scan(&blob.at, &blob) {
 			}
 			if err := iter.Close(); err != nil {
 				return fmt.Errorf("reading %s: %w", p.table, err)
 			}
+			results[i] = blob.out
 			return nil
 		}
 	}

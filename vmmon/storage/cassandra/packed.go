@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/gocql/gocql"
+
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
@@ -106,4 +108,22 @@ func (p packing) unpack(dst []storage.Bucket, start time.Time, data []byte, from
 		}})
 	}
 	return dst, nil
+}
+
+// unpacker scans packed rows (span start, then blob) into buckets in
+// [from, to), decoding each blob where the driver holds it, without a copy.
+type unpacker struct {
+	p        packing
+	from, to time.Time
+	at       time.Time // the span start scanned before the blob
+	out      []storage.Bucket
+}
+
+// UnmarshalCQL implements gocql.Unmarshaler.
+func (u *unpacker) UnmarshalCQL(_ gocql.TypeInfo, data []byte) error {
+	var err error
+	if u.out, err = u.p.unpack(u.out, u.at.UTC(), data, u.from, u.to); err != nil {
+		return fmt.Errorf("%s at %s: %w", u.p.table, u.at.UTC().Format(time.RFC3339), err)
+	}
+	return nil
 }
