@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -140,12 +141,12 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inst, ok := s.instance(w, r, "vmmon:instance:get")
-	if !ok {
+	if id := mux.Vars(r)["id"]; !validID(id) {
+		fail(w, r, http.StatusBadRequest, "vmmon.instance.bad_id", fmt.Sprintf("%q is not an instance UUID.", id))
 		return
 	}
 	now := s.cfg.Now().UTC()
-	mq := storage.MeasureQuery{InstanceID: inst.ID, Metric: mux.Vars(r)["name"], Device: q.Get("device"),
+	mq := storage.MeasureQuery{InstanceID: mux.Vars(r)["id"], Metric: mux.Vars(r)["name"], Device: q.Get("device"),
 		Start: now.Add(-time.Hour), End: now, Granularity: time.Minute, Aggregation: q.Get("aggregation"), MaxPoints: s.cfg.MaxPoints}
 	for _, p := range []struct {
 		name string
@@ -184,7 +185,26 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 	if mq.Aggregation == "" {
 		mq.Aggregation = "mean"
 	}
-	series, err := s.cfg.Store.Measures(r.Context(), mq)
+	// The points are read while the instance is checked, and answered only
+	// if the caller may see it.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	type result struct {
+		series []storage.Series
+		err    error
+	}
+	read := make(chan result, 1)
+	go func() {
+		series, err := s.cfg.Store.Measures(ctx, mq)
+		read <- result{series, err}
+	}()
+	if _, ok := s.instance(w, r, "vmmon:instance:get"); !ok {
+		cancel()
+		<-read
+		return
+	}
+	res := <-read
+	series, err := res.series, res.err
 	var ie *storage.InvalidError
 	if errors.As(err, &ie) {
 		fail(w, r, http.StatusBadRequest, "vmmon.measures.invalid", ie.Error())
