@@ -17,7 +17,7 @@ import (
 	"opendev.org/openstack/vmmon/tests/bedenv"
 )
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,25 +5,23 @@ package functional
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"opendev.org/openstack/vmmon/vmmon/api"
-	"opendev.org/openstack/vmmon/vmmon/auth"
-	"opendev.org/openstack/vmmon/vmmon/policy"
+	"opendev.org/openstack/vmmon/tests/bedenv"
 )
 
 // BenchmarkAPIMeasures measures GET .../measures for 24 h at 1 min and 30
 // days at 1 h of one instance, with 10,000 instances stored in Cassandra,
-// while a second process (tests/bench/loadgen) loads the same API with the
-// listing and both queries from VMMON_BENCH_LOAD_CONNS connections (4) at
+// from the vmmon-api binary (its own process, as deployed, with noauth) while
+// a second process (tests/bench/loadgen) loads it with the listing and both
+// queries from VMMON_BENCH_LOAD_CONNS connections (4) at
 // VMMON_BENCH_LOAD_RATE requests per second in all (200; 0 sends each next
 // request as soon as the last is answered, which saturates this box).
 // Metrics: p50-ms and p99-ms of the measured calls, load-req/s the load the
@@ -31,17 +29,15 @@ import (
 //
 //	make bed && go test -tags functional -run '^$' -bench APIMeasures -benchtime 1000x ./tests/functional/
 func BenchmarkAPIMeasures(b *testing.B) {
+	env := bedenv.Load(b)
 	s := openCassandra(b)
 	end := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
 	start := end.Add(-30 * 24 * time.Hour)
 	id := "00000000-0000-4000-8000-000000000042"
 	seedReadData(b, s, id, start, end)
-	pol, _ := policy.New("")
-	srv := httptest.NewServer(api.New(api.Config{Store: s, Validator: auth.NoAuth{}, Policy: pol, MaxPoints: 10000,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
-	defer srv.Close()
+	base := startBenchAPI(b, env, s.Keyspace())
 	q := func(from time.Time, g int) string {
-		return fmt.Sprintf("%s/v1/instances/%s/metrics/cpu_util/measures?start=%s&end=%s&granularity=%d", srv.URL, id,
+		return fmt.Sprintf("%s/v1/instances/%s/metrics/cpu_util/measures?start=%s&end=%s&granularity=%d", base, id,
 			from.Format(time.RFC3339), end.Format(time.RFC3339), g)
 	}
 	day, month := q(end.Add(-24*time.Hour), 60), q(start, 3600)
@@ -55,7 +51,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 	}
 	for _, c := range []struct{ name, url string }{{"24h-at-1min", day}, {"30d-at-1h", month}} {
 		b.Run(c.name, func(b *testing.B) {
-			load := exec.Command(loadgen, "-c", conns, "-rate", rate, "-d", "10m", srv.URL+"/v1/instances?all_projects=true&limit=100", day, month)
+			load := exec.Command(loadgen, "-c", conns, "-rate", rate, "-d", "10m", base+"/v1/instances?all_projects=true&limit=100", day, month)
 			var loadOut strings.Builder
 			load.Stdout, load.Stderr = &loadOut, &loadOut
 			if err := load.Start(); err != nil {
@@ -95,5 +91,42 @@ func BenchmarkAPIMeasures(b *testing.B) {
 			b.ReportMetric(p99, "p99-ms")
 			b.ReportMetric(loadRate, "load-req/s")
 		})
+	}
+}
+
+// startBenchAPI runs vmmon-api on the keyspace with noauth on loopback and
+// returns its base URL once it answers.
+func startBenchAPI(b *testing.B, env bedenv.Env, keyspace string) string {
+	bin := buildCmd(b, "vmmon/cmd/vmmon-api")
+	host, port, _ := strings.Cut(strings.Split(env.Get(b, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
+	apiPort := freePort(b)
+	cfg := filepath.Join(b.TempDir(), "vmmon.conf")
+	body := fmt.Sprintf("[DEFAULT]\nauth_strategy = noauth\ntransport_url = %s\n[api]\nbind_host = 127.0.0.1\nbind_port = %d\n"+
+		"[storage]\ndriver = cassandra\n[cassandra]\nhosts = %s\nport = %s\nkeyspace = %s\nconsistency = ONE\n",
+		env.Get(b, "VMMON_TRANSPORT_URL"), apiPort, host, port, keyspace)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config-file", cfg)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthcheck"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("vmmon-api did not answer in 30 s:\n%s", out.String())
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon/actions"
@@ -69,6 +70,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer closeLog()
 	c.Log(log)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(conf.API.GCPercent.Get(c))
+	}
 	bindHost := conf.API.BindHost.Get(c)
 	validator, err := Validator(ctx, c, bindHost)
 	if err != nil {

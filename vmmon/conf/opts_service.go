@@ -107,11 +107,15 @@ var API = struct {
 	BindPort  IntOpt
 	MaxPoints IntOpt
 	MaxLimit  IntOpt
+	GCPercent IntOpt
 }{
 	BindHost:  d.String(groupAPI, "bind_host", "0.0.0.0", "Address vmmon-api listens on."),
 	BindPort:  d.Port(groupAPI, "bind_port", 8780, "Port vmmon-api listens on."),
 	MaxPoints: d.Int(groupAPI, "max_points", 10000, "Most points one measures request may return.", Min(1)),
 	MaxLimit:  d.Int(groupAPI, "max_limit", 1000, "Largest page size a listing returns.", Min(1)),
+	GCPercent: d.Int(groupAPI, "gc_percent", 400, "Go garbage collection target of vmmon-api, as GOGC: the heap may grow "+
+		"to (1 + gc_percent/100) times the data in use before a collection. Higher answers faster under load and "+
+		"uses more memory. The GOGC environment variable, when set, takes precedence.", Min(10)),
 }
 
 // Storage holds the [storage] options.
