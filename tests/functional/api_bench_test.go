@@ -25,7 +25,8 @@ import (
 // VMMON_BENCH_LOAD_RATE requests per second in all (200; 0 sends each next
 // request as soon as the last is answered, which saturates this box).
 // Metrics: p50-ms and p99-ms of the measured calls, load-req/s the load the
-// second process sent meanwhile.
+// second process sent meanwhile, api-peak-rss-MB vmmon-api's peak resident
+// memory so far.
 //
 //	make bed && go test -tags functional -run '^$' -bench APIMeasures -benchtime 1000x ./tests/functional/
 func BenchmarkAPIMeasures(b *testing.B) {
@@ -35,7 +36,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 	start := end.Add(-30 * 24 * time.Hour)
 	id := "00000000-0000-4000-8000-000000000042"
 	seedReadData(b, s, id, start, end)
-	base := startBenchAPI(b, env, s.Keyspace())
+	base, apiPID := startBenchAPI(b, env, s.Keyspace())
 	q := func(from time.Time, g int) string {
 		return fmt.Sprintf("%s/v1/instances/%s/metrics/cpu_util/measures?start=%s&end=%s&granularity=%d", base, id,
 			from.Format(time.RFC3339), end.Format(time.RFC3339), g)
@@ -90,13 +91,14 @@ func BenchmarkAPIMeasures(b *testing.B) {
 			b.ReportMetric(p50, "p50-ms")
 			b.ReportMetric(p99, "p99-ms")
 			b.ReportMetric(loadRate, "load-req/s")
+			b.ReportMetric(peakRSS(b, apiPID), "api-peak-rss-MB")
 		})
 	}
 }
 
 // startBenchAPI runs vmmon-api on the keyspace with noauth on loopback and
-// returns its base URL once it answers.
-func startBenchAPI(b *testing.B, env bedenv.Env, keyspace string) string {
+// returns its base URL and process id once it answers.
+func startBenchAPI(b *testing.B, env bedenv.Env, keyspace string) (string, int) {
 	bin := buildCmd(b, "vmmon/cmd/vmmon-api")
 	host, port, _ := strings.Cut(strings.Split(env.Get(b, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
 	apiPort := freePort(b)
@@ -122,11 +124,29 @@ func startBenchAPI(b *testing.B, env bedenv.Env, keyspace string) string {
 		if resp, err := http.Get(base + "/healthcheck"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return base
+				return base, cmd.Process.Pid
 			}
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("vmmon-api did not answer in 30 s:\n%s", out.String())
 		}
 	}
+}
+
+// peakRSS returns a process's peak resident set size in MB.
+func peakRSS(b *testing.B, pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g kB", &kb); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	b.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }

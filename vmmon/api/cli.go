@@ -51,6 +51,18 @@ func Validator(ctx context.Context, c *conf.Config, bindHost string) (auth.Valid
 	})
 }
 
+// applyGCPercent sets the garbage collection target from [api] gc_percent
+// unless the GOGC environment variable is set; it returns the target and
+// whether it set it.
+func applyGCPercent(c *conf.Config, getenv func(string) string) (int, bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	gc := conf.API.GCPercent.Get(c)
+	debug.SetGCPercent(gc)
+	return gc, true
+}
+
 // Main runs vmmon-api and returns the exit status.
 func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vmmon-api", flag.ContinueOnError)
@@ -70,8 +82,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer closeLog()
 	c.Log(log)
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(conf.API.GCPercent.Get(c))
+	if gc, set := applyGCPercent(c, os.Getenv); set {
+		log.Info("garbage collection target set", "gc_percent", gc)
 	}
 	bindHost := conf.API.BindHost.Get(c)
 	validator, err := Validator(ctx, c, bindHost)
