@@ -14,6 +14,7 @@ import (
 
 	"opendev.org/openstack/vmmon/vmmon/storage"
 	"opendev.org/openstack/vmmon/vmmon/storage/cassandra"
+	"opendev.org/openstack/vmmon/vmmon/storage/storagetest"
 )
 
 // benchStart is when the benchmarked stream starts: now, as for live agents
@@ -105,25 +106,8 @@ func seedReadData(b *testing.B, s *cassandra.Store, id string, start, end time.T
 	var batch []storage.Sample
 	for t := start; t.Before(end); t = t.Add(time.Minute) {
 		batch = append(batch, storage.Sample{InstanceID: id, Metric: "cpu_util", Time: t, Value: float64(t.Minute()), Unit: "%", Kind: "rate"})
-		if len(batch) == 5000 {
-			if err := s.WriteSamples(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
 	}
-	if err := s.WriteSamples(ctx, batch); err != nil {
-		b.Fatal(err)
-	}
-	for {
-		n, err := s.ProcessRollups(ctx, 20000)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-	}
+	storagetest.Write(b, s, batch)
 }
 
 func percentiles(d []time.Duration) (p50, p99 float64) {

@@ -97,18 +97,7 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	for at := from; at.Before(to); at = at.Add(10 * time.Second) {
 		batch = append(batch, storage.Sample{InstanceID: "upgrade-1", Metric: "cpu_util", Time: at, Value: float64(at.Minute()), Unit: "%", Kind: "rate"})
 	}
-	if err := s.WriteSamples(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		n, err := s.ProcessRollups(ctx, 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	storagetest.Write(t, s, batch)
 	measures := func(g time.Duration) []storage.Point {
 		t.Helper()
 		res, err := s.Measures(ctx, storage.MeasureQuery{InstanceID: "upgrade-1", Metric: "cpu_util", Start: from, End: to, Granularity: g, Aggregation: "max"})

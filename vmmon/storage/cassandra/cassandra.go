@@ -410,29 +410,37 @@ func (s *Store) writePacked(ctx context.Context, p packing, inst, metric, device
 }
 
 // readPacked returns the buckets in [start, end) of a packed table, in time
-// order, reading its partitions at once.
+// order.
 func (s *Store) readPacked(ctx context.Context, p packing, inst, metric, device string, start, end time.Time) ([]storage.Bucket, error) {
-	parts := partitions(start, end, p.partition == "month")
-	results := make([][]storage.Bucket, len(parts))
+	return perPartition(ctx, partitions(start, end, p.partition == "month"), func(ctx context.Context, part time.Time) ([]storage.Bucket, error) {
+		iter := s.session.Query(`SELECT `+p.cluster+`, v FROM `+s.t(p.table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+p.partition+` = ? AND `+p.cluster+` >= ? AND `+p.cluster+` <= ?`,
+			inst, metric, device, part, p.spanOf(start), p.spanOf(end.Add(-time.Nanosecond))).WithContext(ctx).Iter()
+		blob := unpacker{p: p, from: start, to: end}
+		for iter.Scan(&blob.at, &blob) {
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p.table, err)
+		}
+		return blob.out, nil
+	})
+}
+
+// perPartition reads every partition at once and returns what they hold in
+// partition order.
+func perPartition[T any](ctx context.Context, parts []time.Time, read func(ctx context.Context, part time.Time) ([]T, error)) ([]T, error) {
+	results := make([][]T, len(parts))
 	fns := make([]func(context.Context) error, len(parts))
 	for i, part := range parts {
 		fns[i] = func(ctx context.Context) error {
-			iter := s.session.Query(`SELECT `+p.cluster+`, v FROM `+s.t(p.table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+p.partition+` = ? AND `+p.cluster+` >= ? AND `+p.cluster+` <= ?`,
-				inst, metric, device, part, p.spanOf(start), p.spanOf(end.Add(-time.Nanosecond))).WithContext(ctx).Iter()
-			blob := unpacker{p: p, from: start, to: end}
-			for iter.Scan(&blob.at, &blob) {
-			}
-			if err := iter.Close(); err != nil {
-				return fmt.Errorf("reading %s: %w", p.table, err)
-			}
-			results[i] = blob.out
-			return nil
+			var err error
+			results[i], err = read(ctx, part)
+			return err
 		}
 	}
 	if err := runAll(ctx, 8, fns); err != nil {
 		return nil, err
 	}
-	var out []storage.Bucket
+	var out []T
 	for _, r := range results {
 		out = append(out, r...)
 	}
@@ -460,33 +468,22 @@ func (s *Store) readRollups(ctx context.Context, table, inst, metric, device str
 	if monthly {
 		col = "month"
 	}
-	parts := partitions(start, end, monthly)
-	results := make([][]storage.Bucket, len(parts))
-	var fns []func(context.Context) error
-	for i, p := range parts {
-		fns = append(fns, func(ctx context.Context) error {
-			iter := s.session.Query(`SELECT ts, min, max, sum, count, last, last_ts FROM `+s.t(table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+col+` = ? AND ts >= ? AND ts < ?`,
-				inst, metric, device, p, start, end).WithContext(ctx).Iter()
-			var b storage.Bucket
-			for iter.Scan(&b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
-				b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
-				results[i] = append(results[i], b)
-			}
-			if err := iter.Close(); err != nil {
-				return fmt.Errorf("reading %s: %w", table, err)
-			}
-			return nil
-		})
-	}
-	// Partitions are read at once; their order is kept.
-	if err := runAll(ctx, 8, fns); err != nil {
-		return nil, err
-	}
-	var out []storage.Bucket
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
+	return perPartition(ctx, partitions(start, end, monthly), func(ctx context.Context, part time.Time) ([]storage.Bucket, error) {
+		iter := s.session.Query(`SELECT ts, min, max, sum, count, last, last_ts FROM `+s.t(table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+col+` = ? AND ts >= ? AND ts < ?`,
+			inst, metric, device, part, start, end).WithContext(ctx).Iter()
+		var (
+			out []storage.Bucket
+			b   storage.Bucket
+		)
+		for iter.Scan(&b.Time, &b.Agg.Min, &b.Agg.Max, &b.Agg.Sum, &b.Agg.Count, &b.Agg.Last, &b.Agg.LastTime) {
+			b.Time, b.Agg.LastTime = b.Time.UTC(), b.Agg.LastTime.UTC()
+			out = append(out, b)
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", table, err)
+		}
+		return out, nil
+	})
 }
 
 // Measures answers a measures query. A query of one series reads its points
@@ -544,32 +541,26 @@ func (s *Store) points(ctx context.Context, q storage.MeasureQuery, base time.Du
 		}
 		return storage.Regroup(buckets, q.Granularity, q.Aggregation, q.Start, q.End), nil
 	}
-	parts := partitions(q.Start, q.End, false)
-	results := make([][]storage.Point, len(parts))
-	fns := make([]func(context.Context) error, len(parts))
-	for i, d := range parts {
-		fns[i] = func(ctx context.Context) error {
-			iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
-				q.InstanceID, q.Metric, device, d, q.Start, q.End).WithContext(ctx).Iter()
-			var p storage.Point
-			for iter.Scan(&p.Time, &p.Value) {
-				p.Time = p.Time.UTC()
-				results[i] = append(results[i], p)
-			}
-			if err := iter.Close(); err != nil {
-				return fmt.Errorf("reading raw points: %w", err)
-			}
-			return nil
+	out, err := perPartition(ctx, partitions(q.Start, q.End, false), func(ctx context.Context, d time.Time) ([]storage.Point, error) {
+		iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
+			q.InstanceID, q.Metric, device, d, q.Start, q.End).WithContext(ctx).Iter()
+		var (
+			out []storage.Point
+			p   storage.Point
+		)
+		for iter.Scan(&p.Time, &p.Value) {
+			p.Time = p.Time.UTC()
+			out = append(out, p)
 		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading raw points: %w", err)
+		}
+		return out, nil
+	})
+	if out == nil && err == nil {
+		out = []storage.Point{} // never null in JSON
 	}
-	if err := runAll(ctx, 8, fns); err != nil {
-		return nil, err
-	}
-	out := []storage.Point{}
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
+	return out, err
 }
 
 func (s *Store) seriesOf(ctx context.Context, q storage.MeasureQuery) ([]storage.MetricInfo, error) {

@@ -58,7 +58,8 @@ func series(id, metric, device string, n int, step time.Duration, f func(i int) 
 	return out
 }
 
-func write(t *testing.T, s storage.Store, samples []storage.Sample) {
+// Write stores samples, 500 at a time, then processes every pending rollup.
+func Write(t testing.TB, s storage.Store, samples []storage.Sample) {
 	t.Helper()
 	for i := 0; i < len(samples); i += 500 {
 		end := min(i+500, len(samples))
@@ -90,8 +91,8 @@ func testRaw(t *testing.T, s storage.Store) {
 	id := inst(1)
 	pts := series(id, "disk.device.read.bytes.rate", "vda", 30, 10*time.Second, func(i int) float64 { return float64(i) * 1.5 })
 	pts = append(pts, series(id, "disk.device.read.bytes.rate", "vdb", 30, 10*time.Second, func(i int) float64 { return 7 })...)
-	write(t, s, pts)
-	write(t, s, pts[:10]) // redelivered: changes nothing
+	Write(t, s, pts)
+	Write(t, s, pts[:10]) // redelivered: changes nothing
 	q := storage.MeasureQuery{InstanceID: id, Metric: "disk.device.read.bytes.rate", Device: "vda",
 		Start: base.Add(20 * time.Second), End: base.Add(100 * time.Second), Granularity: storage.Raw}
 	got := measures(t, s, q)
@@ -106,7 +107,7 @@ func testRaw(t *testing.T, s storage.Store) {
 	}
 	// Times are kept to the millisecond.
 	fine := base.Add(5*time.Hour + 123456789*time.Nanosecond)
-	write(t, s, []storage.Sample{{InstanceID: id, Metric: "precise", Time: fine, Value: 1, Unit: "x", Kind: "gauge"}})
+	Write(t, s, []storage.Sample{{InstanceID: id, Metric: "precise", Time: fine, Value: 1, Unit: "x", Kind: "gauge"}})
 	p := measures(t, s, storage.MeasureQuery{InstanceID: id, Metric: "precise", Start: base, End: base.Add(6 * time.Hour)})
 	if len(p[0].Points) != 1 || !p[0].Points[0].Time.Equal(fine.Truncate(time.Millisecond)) {
 		t.Errorf("a nanosecond time read back as %+v; want %v", p[0].Points, fine.Truncate(time.Millisecond))
@@ -122,7 +123,7 @@ func testRaw(t *testing.T, s storage.Store) {
 func testRollups(t *testing.T, s storage.Store) {
 	id := inst(2)
 	// Two hours of a point every 10 s: value i.
-	write(t, s, series(id, "cpu_util", "", 720, 10*time.Second, func(i int) float64 { return float64(i) }))
+	Write(t, s, series(id, "cpu_util", "", 720, 10*time.Second, func(i int) float64 { return float64(i) }))
 	q := storage.MeasureQuery{InstanceID: id, Metric: "cpu_util", Start: base, End: base.Add(2 * time.Hour), Granularity: time.Minute}
 	cases := []struct {
 		gran   time.Duration
@@ -171,7 +172,7 @@ func testRollups(t *testing.T, s storage.Store) {
 		t.Errorf("unaligned range: %+v", got[0].Points)
 	}
 	// A late point (spooled during an outage) updates its rollups.
-	write(t, s, []storage.Sample{{InstanceID: id, Metric: "cpu_util", Time: base.Add(5 * time.Second), Value: 100, Unit: "%", Kind: "rate"}})
+	Write(t, s, []storage.Sample{{InstanceID: id, Metric: "cpu_util", Time: base.Add(5 * time.Second), Value: 100, Unit: "%", Kind: "rate"}})
 	q.Start, q.End, q.Aggregation = base, base.Add(time.Minute), "max"
 	if got := measures(t, s, q); got[0].Points[0].Value != 100 {
 		t.Errorf("rollup after a late point: %+v", got[0].Points)
@@ -188,7 +189,7 @@ func testRollups(t *testing.T, s storage.Store) {
 
 func testInvalid(t *testing.T, s storage.Store) {
 	id := inst(3)
-	write(t, s, series(id, "cpu_util", "", 3, 10*time.Second, func(int) float64 { return 1 }))
+	Write(t, s, series(id, "cpu_util", "", 3, 10*time.Second, func(int) float64 { return 1 }))
 	good := storage.MeasureQuery{InstanceID: id, Metric: "cpu_util", Start: base, End: base.Add(time.Hour), Granularity: time.Minute, MaxPoints: 1000}
 	cases := map[string]func(q *storage.MeasureQuery){
 		"unknown metric":      func(q *storage.MeasureQuery) { q.Metric = "cpu.bogus" },
@@ -214,10 +215,10 @@ func testInvalid(t *testing.T, s storage.Store) {
 
 func testMetrics(t *testing.T, s storage.Store) {
 	id := inst(4)
-	write(t, s, series(id, "cpu_util", "", 5, 10*time.Second, func(i int) float64 { return float64(i) }))
-	write(t, s, series(id, "network.incoming.bytes", "tap0", 2, 10*time.Second, func(i int) float64 { return 100 + float64(i) }))
+	Write(t, s, series(id, "cpu_util", "", 5, 10*time.Second, func(i int) float64 { return float64(i) }))
+	Write(t, s, series(id, "network.incoming.bytes", "tap0", 2, 10*time.Second, func(i int) float64 { return 100 + float64(i) }))
 	// An older sample arriving late does not replace the latest value.
-	write(t, s, []storage.Sample{{InstanceID: id, Metric: "cpu_util", Time: base, Value: 42, Unit: "%", Kind: "rate"}})
+	Write(t, s, []storage.Sample{{InstanceID: id, Metric: "cpu_util", Time: base, Value: 42, Unit: "%", Kind: "rate"}})
 	got, err := s.Metrics(ctx, id)
 	if err != nil {
 		t.Fatal(err)
