@@ -3,7 +3,8 @@
 // month), rows clustered by timestamp, TimeWindowCompactionStrategy with a TTL
 // per resolution, lookup tables for instances by project, host and shard, and
 // rollups computed from a backlog of pending buckets so that any number of
-// collectors can share the work.
+// collectors can share the work. Rollups are also kept packed, a span of
+// buckets to a row (packed.go), which is what measures read.
 package cassandra
 
 import (
