@@ -176,3 +176,56 @@ func TestCassandraMalformedPackedRow(t *testing.T) {
 		t.Errorf("measures over a malformed row: %v", err)
 	}
 }
+
+// Per-bucket rollups live only as long as raw points (plus a day); a late
+// point that recomputes its hour after they have expired keeps the rest of
+// the hour and of the day from the packed rows.
+func TestCassandraLatePointAfterPerBucketRowsExpired(t *testing.T) {
+	ctx := context.Background()
+	s := openCassandra(t)
+	session, ks := s.SessionForBench(), s.Keyspace()
+	var ttl1m, ttl1h int
+	for table, dst := range map[string]*int{"rollup_1m": &ttl1m, "rollup_1h": &ttl1h} {
+		if err := session.Query(`SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?`, ks, table).Scan(dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := int((storage.DefaultRetention.Raw + 24*time.Hour).Seconds()); ttl1m != want || ttl1h != want {
+		t.Errorf("per-bucket rollup TTLs %d and %d s; want raw retention plus a day, %d s", ttl1m, ttl1h, want)
+	}
+	from := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var batch []storage.Sample
+	for at := from; at.Before(from.Add(2 * time.Hour)); at = at.Add(10 * time.Second) {
+		batch = append(batch, storage.Sample{InstanceID: "late-1", Metric: "cpu_util", Time: at, Value: 1, Unit: "%", Kind: "rate"})
+	}
+	storagetest.Write(t, s, batch)
+	// What their TTL does: the per-bucket rows are gone.
+	d := from.Truncate(24 * time.Hour)
+	for _, stmt := range []string{
+		`DELETE FROM ` + ks + `.rollup_1m WHERE instance_id = 'late-1' AND metric = 'cpu_util' AND device = '' AND day = ?`,
+		`DELETE FROM ` + ks + `.rollup_1h WHERE instance_id = 'late-1' AND metric = 'cpu_util' AND device = '' AND month = ?`,
+	} {
+		part := d
+		if strings.Contains(stmt, "month") {
+			part = time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		if err := session.Query(stmt, part).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storagetest.Write(t, s, []storage.Sample{{InstanceID: "late-1", Metric: "cpu_util", Time: from.Add(5*time.Minute + 5*time.Second), Value: 50, Unit: "%", Kind: "rate"}})
+	get := func(g time.Duration) []storage.Point {
+		res, err := s.Measures(ctx, storage.MeasureQuery{InstanceID: "late-1", Metric: "cpu_util", Start: from, End: from.Add(2 * time.Hour), Granularity: g, Aggregation: "max"})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("measures: %v, %d series", err, len(res))
+		}
+		return res[0].Points
+	}
+	minutes, hours := get(time.Minute), get(time.Hour)
+	if len(minutes) != 120 || minutes[5].Value != 50 || minutes[4].Value != 1 || minutes[6].Value != 1 {
+		t.Errorf("after the late point: %d minute points, minutes 4-6 %v; want 120, max 1, 50, 1", len(minutes), minutes[4:min(7, len(minutes))])
+	}
+	if len(hours) != 2 || hours[0].Value != 50 || hours[1].Value != 1 {
+		t.Errorf("after the late point: hours %v; want max 50 then 1", hours)
+	}
+}

@@ -333,7 +333,10 @@ func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 
 // Rollups are recomputed from their source and written with the time the
 // source was read as their write time: when two collectors recompute the same
-// rollup at once, the one that read later, and so saw more, wins.
+// rollup at once, the one that read later, and so saw more, wins. A packed
+// row is recomputed from the packed row and the per-bucket rows together, so
+// it keeps buckets whose per-bucket rows have expired (they are kept only as
+// long as raw points, plus a day).
 
 func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) error {
 	inst, metric, device := splitSeries(series)
@@ -363,12 +366,9 @@ func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) er
 func (s *Store) rollupHour(ctx context.Context, series string, h time.Time) error {
 	inst, metric, device := splitSeries(series)
 	read := s.now()
-	buckets, err := s.readRollups(ctx, minutesPacked.source, inst, metric, device, h, h.Add(time.Hour))
-	if err != nil {
+	buckets, err := s.repack(ctx, minutesPacked, inst, metric, device, h)
+	if err != nil || len(buckets) == 0 {
 		return err
-	}
-	if len(buckets) == 0 {
-		return nil
 	}
 	var a storage.Agg
 	for _, b := range buckets {
@@ -388,11 +388,49 @@ func (s *Store) rollupHour(ctx context.Context, series string, h time.Time) erro
 	}
 	d := day(h)
 	read = s.now()
-	hours, err := s.readRollups(ctx, hoursPacked.source, inst, metric, device, d, d.Add(24*time.Hour))
+	hours, err := s.repack(ctx, hoursPacked, inst, metric, device, d)
 	if err != nil {
 		return err
 	}
 	return s.writePacked(ctx, hoursPacked, inst, metric, device, d, hours, read)
+}
+
+// repack reads the span at start from its packed row and its per-bucket rows
+// at once, and returns their union; a per-bucket row wins over the packed
+// bucket of the same time.
+func (s *Store) repack(ctx context.Context, p packing, inst, metric, device string, start time.Time) ([]storage.Bucket, error) {
+	var packed, rows []storage.Bucket
+	err := runAll(ctx, 2, []func(context.Context) error{
+		func(ctx context.Context) (err error) {
+			packed, err = s.readPacked(ctx, p, inst, metric, device, start, start.Add(p.span))
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			rows, err = s.readRollups(ctx, p.source, inst, metric, device, start, start.Add(p.span))
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mergeBuckets(packed, rows), nil
+}
+
+// mergeBuckets merges two lists of buckets in time order; b wins over a at
+// the same time.
+func mergeBuckets(a, b []storage.Bucket) []storage.Bucket {
+	out := make([]storage.Bucket, 0, max(len(a), len(b)))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || (len(a) > 0 && a[0].Time.Before(b[0].Time)):
+			out, a = append(out, a[0]), a[1:]
+		case len(a) > 0 && a[0].Time.Equal(b[0].Time):
+			out, a, b = append(out, b[0]), a[1:], b[1:]
+		default:
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
 }
 
 // writePacked writes the packed row of the span at start, with the time its

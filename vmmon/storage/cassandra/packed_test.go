@@ -107,3 +107,29 @@ func FuzzUnpack(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeBuckets(t *testing.T) {
+	at := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	b := func(minute int, count int64) storage.Bucket {
+		return storage.Bucket{Time: at.Add(time.Duration(minute) * time.Minute), Agg: storage.Agg{Count: count}}
+	}
+	cases := []struct {
+		name       string
+		a, b, want []storage.Bucket
+	}{
+		{"both empty", nil, nil, []storage.Bucket{}},
+		{"only packed", []storage.Bucket{b(1, 1), b(2, 1)}, nil, []storage.Bucket{b(1, 1), b(2, 1)}},
+		{"only rows", nil, []storage.Bucket{b(3, 2)}, []storage.Bucket{b(3, 2)}},
+		{"interleaved", []storage.Bucket{b(0, 1), b(2, 1), b(4, 1)}, []storage.Bucket{b(1, 2), b(3, 2), b(5, 2)},
+			[]storage.Bucket{b(0, 1), b(1, 2), b(2, 1), b(3, 2), b(4, 1), b(5, 2)}},
+		{"rows win at the same time", []storage.Bucket{b(0, 1), b(1, 1), b(2, 1)}, []storage.Bucket{b(1, 2), b(2, 2)},
+			[]storage.Bucket{b(0, 1), b(1, 2), b(2, 2)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := mergeBuckets(c.a, c.b); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("mergeBuckets = %+v; want %+v", got, c.want)
+			}
+		})
+	}
+}

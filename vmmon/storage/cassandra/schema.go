@@ -67,6 +67,10 @@ var schema = map[int][]string{
 		// Each instance's data in its shard's row too, so that a page of
 		// instances is a few single-partition reads.
 		`ALTER TABLE {ks}.instances_by_shard ADD data text`,
+		// Per-bucket rollups are needed only while late points may recompute
+		// them from raw points; packed rows keep them for their retention.
+		`ALTER TABLE {ks}.rollup_1m WITH default_time_to_live = {source_ttl}`,
+		`ALTER TABLE {ks}.rollup_1h WITH default_time_to_live = {source_ttl}`,
 	},
 }
 
@@ -149,6 +153,7 @@ func (s *Store) expand(stmt string) string {
 		"{raw_ttl}", fmt.Sprint(int(s.cfg.Retention.Raw.Seconds())),
 		"{minute_ttl}", fmt.Sprint(int(s.cfg.Retention.Minute.Seconds())),
 		"{hour_ttl}", fmt.Sprint(int(s.cfg.Retention.Hour.Seconds())),
+		"{source_ttl}", fmt.Sprint(int((s.cfg.Retention.Raw + 24*time.Hour).Seconds())),
 	).Replace(stmt)
 }
 
