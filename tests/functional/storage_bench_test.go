@@ -188,3 +188,48 @@ func BenchmarkCassandraRead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCassandraRollups measures processing pending rollups: 100
+// instances with 20 metrics, 10 minutes of a cycle every 10 s (120,000
+// points, 20,000 minute buckets), closed, rolled up from the backlog.
+// Metric: buckets/s (minute buckets, with their hours and packed rows).
+//
+//	make bed && go test -tags functional -run '^$' -bench CassandraRollups -benchtime 3x ./tests/functional/
+func BenchmarkCassandraRollups(b *testing.B) {
+	s := openCassandra(b)
+	ctx := context.Background()
+	from := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		start := from.Add(time.Duration(i) * 10 * time.Minute)
+		for c := 0; c < 60; c++ {
+			t := start.Add(time.Duration(c) * 10 * time.Second)
+			batch := make([]storage.Sample, 0, 2000)
+			for n := 0; n < 100; n++ {
+				for m := 0; m < 20; m++ {
+					batch = append(batch, storage.Sample{InstanceID: fmt.Sprintf("roll-%04d", n), Metric: fmt.Sprintf("metric.%02d", m),
+						Time: t, Value: float64(c + m), Unit: "B", Kind: "gauge"})
+				}
+			}
+			if err := s.WriteSamples(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		total := 0
+		for {
+			n, err := s.ProcessRollups(ctx, 20000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			total += n
+		}
+		if total != 20000 {
+			b.Fatalf("processed %d buckets, want 20000", total)
+		}
+	}
+	b.ReportMetric(float64(b.N*20000)/b.Elapsed().Seconds(), "buckets/s")
+}
