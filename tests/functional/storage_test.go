@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +228,80 @@ func TestCassandraLatePointAfterPerBucketRowsExpired(t *testing.T) {
 	}
 	if len(hours) != 2 || hours[0].Value != 50 || hours[1].Value != 1 {
 		t.Errorf("after the late point: hours %v; want max 50 then 1", hours)
+	}
+}
+
+// Two stores processing the same backlog at once share it: each bucket is
+// processed once. A shard leased by someone else is left alone until the
+// lease is given back.
+func TestCassandraRollupLeases(t *testing.T) {
+	ctx := context.Background()
+	a := openCassandra(t)
+	b, err := cassandra.Open(ctx, cassandraConfig(t, a.Keyspace()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	from := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	backlog := func(prefix string) {
+		var batch []storage.Sample
+		for c := 0; c < 30; c++ { // 5 minutes
+			for n := 0; n < 50; n++ {
+				for m := 0; m < 4; m++ {
+					batch = append(batch, storage.Sample{InstanceID: fmt.Sprintf("%s-%02d", prefix, n), Metric: fmt.Sprintf("m%d", m),
+						Time: from.Add(time.Duration(c) * 10 * time.Second), Value: 1, Unit: "x", Kind: "gauge"})
+				}
+			}
+		}
+		if err := a.WriteSamples(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain := func(s *cassandra.Store) (int, error) {
+		total := 0
+		for {
+			n, err := s.ProcessRollups(ctx, 300)
+			if err != nil || n == 0 {
+				return total, err
+			}
+			total += n
+		}
+	}
+	// 50 instances × 4 metrics × 5 minutes: 1,000 buckets.
+	backlog("lease")
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, s := range []*cassandra.Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := drain(s)
+			if err != nil {
+				t.Error(err)
+			}
+			counts[i] = n
+		}()
+	}
+	wg.Wait()
+	if counts[0]+counts[1] != 1000 {
+		t.Errorf("the two stores processed %d and %d buckets; want 1,000 in all, each once", counts[0], counts[1])
+	}
+	// Every shard leased to another collector: nothing is processed.
+	backlog("held")
+	session := a.SessionForBench()
+	for shard := 0; shard < cassandra.Shards; shard++ {
+		if _, err := session.Query(`INSERT INTO `+a.Keyspace()+`.rollup_leases (shard, owner) VALUES (?, 'elsewhere') IF NOT EXISTS USING TTL 60`, shard).
+			MapScanCAS(map[string]any{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := drain(a); err != nil || n != 0 {
+		t.Errorf("with every shard leased elsewhere: processed %d, %v; want 0", n, err)
+	}
+	if err := session.Query(`TRUNCATE ` + a.Keyspace() + `.rollup_leases`).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := drain(a); err != nil || n != 1000 {
+		t.Errorf("once the leases are given back: processed %d, %v; want 1,000", n, err)
 	}
 }

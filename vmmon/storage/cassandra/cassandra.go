@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +49,8 @@ type Store struct {
 	cfg     Config
 	session *gocql.Session
 	now     func() time.Time
+
+	owner string // names this store in rollup leases
 
 	mu     sync.Mutex
 	marked map[[2]string]time.Time // open buckets already marked pending, by series and bucket
@@ -89,7 +93,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Cassandra at %s: %w", strings.Join(cfg.Hosts, ","), err)
 	}
-	return &Store{cfg: cfg, session: session, now: time.Now, marked: map[[2]string]time.Time{}}, nil
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
+	return &Store{cfg: cfg, session: session, now: time.Now, owner: owner, marked: map[[2]string]time.Time{}}, nil
 }
 
 // Close closes the session.
@@ -272,63 +278,108 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 func (s *Store) open(bucket, now time.Time) bool { return now.Before(bucket.Add(time.Minute + Grace)) }
 
 // ProcessRollups computes the minute rollups of pending buckets from the raw
-// points, then the hour rollups they belong to from the minute rollups. Any
-// collector may run it; results are the same whoever computes them.
+// points, then the hour rollups they belong to from the minute rollups.
+// Collectors share the work by shard: each shard is processed by one store at
+// a time, under a lease (a lightweight transaction with a TTL, so that the
+// lease of a store that died expires), starting from a random shard.
 func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 	done := 0
-	for shard := 0; shard < Shards && done < limit; shard++ {
-		started := s.now()
-		iter := s.session.Query(`SELECT series, bucket FROM `+s.t("rollup_pending")+` WHERE shard = ? LIMIT ?`, shard, limit-done).
-			WithContext(ctx).Iter()
-		type pend struct {
-			series string
-			bucket time.Time
-		}
-		var ps []pend
-		var p pend
-		for iter.Scan(&p.series, &p.bucket) {
-			// Leave open buckets for later (with a margin for clock skew
-			// between collectors).
-			if !s.open(p.bucket, started.Add(-10*time.Second)) {
-				ps = append(ps, p)
-			}
-		}
-		if err := iter.Close(); err != nil {
-			return done, fmt.Errorf("reading pending rollups: %w", err)
-		}
-		hours := map[string]time.Time{}
-		var fns []func(context.Context) error
-		for _, p := range ps {
-			p := p
-			hours[p.series+"\x01"+p.bucket.Truncate(time.Hour).Format(time.RFC3339)] = p.bucket.Truncate(time.Hour)
-			fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket.UTC()) })
-		}
-		if err := runAll(ctx, 16, fns); err != nil {
+	first := rand.IntN(Shards)
+	for k := 0; k < Shards && done < limit; k++ {
+		shard := (first + k) % Shards
+		held, err := s.lease(ctx, shard)
+		if err != nil {
 			return done, err
 		}
-		fns = fns[:0]
-		for k, h := range hours {
-			series, h := strings.SplitN(k, "\x01", 2)[0], h
-			fns = append(fns, func(ctx context.Context) error { return s.rollupHour(ctx, series, h.UTC()) })
+		if !held {
+			continue // another collector is processing it
 		}
-		if err := runAll(ctx, 16, fns); err != nil {
+		n, err := s.processShard(ctx, shard, limit-done)
+		done += n
+		if rerr := s.release(ctx, shard); err == nil {
+			err = rerr
+		}
+		if err != nil {
 			return done, err
 		}
-		fns = fns[:0]
-		for _, p := range ps {
-			p := p
-			fns = append(fns, func(ctx context.Context) error {
-				// A bucket marked again since we read it keeps its newer mark.
-				return s.session.Query(`DELETE FROM `+s.t("rollup_pending")+` USING TIMESTAMP ? WHERE shard = ? AND series = ? AND bucket = ?`,
-					micros(started), shard, p.series, p.bucket).WithContext(ctx).Exec()
-			})
-		}
-		if err := runAll(ctx, 16, fns); err != nil {
-			return done, err
-		}
-		done += len(ps)
 	}
 	return done, nil
+}
+
+// LeaseTTL bounds how long a shard's rollups stay leased to a store that
+// stopped without releasing them.
+const LeaseTTL = 2 * time.Minute
+
+// lease takes the shard's rollup lease for this store.
+func (s *Store) lease(ctx context.Context, shard int) (bool, error) {
+	held, err := s.session.Query(`INSERT INTO `+s.t("rollup_leases")+` (shard, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ?`,
+		shard, s.owner, int(LeaseTTL.Seconds())).WithContext(ctx).SerialConsistency(gocql.LocalSerial).MapScanCAS(map[string]any{})
+	if err != nil {
+		return false, fmt.Errorf("leasing the rollups of shard %d: %w", shard, err)
+	}
+	return held, nil
+}
+
+// release gives the shard's rollup lease back, if this store still holds it.
+func (s *Store) release(ctx context.Context, shard int) error {
+	_, err := s.session.Query(`DELETE FROM `+s.t("rollup_leases")+` WHERE shard = ? IF owner = ?`, shard, s.owner).
+		WithContext(ctx).SerialConsistency(gocql.LocalSerial).MapScanCAS(map[string]any{})
+	if err != nil {
+		return fmt.Errorf("releasing the rollups of shard %d: %w", shard, err)
+	}
+	return nil
+}
+
+// processShard processes up to limit pending buckets of one shard.
+func (s *Store) processShard(ctx context.Context, shard, limit int) (int, error) {
+	started := s.now()
+	iter := s.session.Query(`SELECT series, bucket FROM `+s.t("rollup_pending")+` WHERE shard = ? LIMIT ?`, shard, limit).
+		WithContext(ctx).Iter()
+	type pend struct {
+		series string
+		bucket time.Time
+	}
+	var ps []pend
+	var p pend
+	for iter.Scan(&p.series, &p.bucket) {
+		// Leave open buckets for later (with a margin for clock skew
+		// between collectors).
+		if !s.open(p.bucket, started.Add(-10*time.Second)) {
+			ps = append(ps, p)
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return 0, fmt.Errorf("reading pending rollups: %w", err)
+	}
+	hours := map[string]time.Time{}
+	var fns []func(context.Context) error
+	for _, p := range ps {
+		hours[p.series+"\x01"+p.bucket.Truncate(time.Hour).Format(time.RFC3339)] = p.bucket.Truncate(time.Hour)
+		fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket.UTC()) })
+	}
+	if err := runAll(ctx, 16, fns); err != nil {
+		return 0, err
+	}
+	fns = fns[:0]
+	for k, h := range hours {
+		series := strings.SplitN(k, "\x01", 2)[0]
+		fns = append(fns, func(ctx context.Context) error { return s.rollupHour(ctx, series, h.UTC()) })
+	}
+	if err := runAll(ctx, 16, fns); err != nil {
+		return 0, err
+	}
+	fns = fns[:0]
+	for _, p := range ps {
+		fns = append(fns, func(ctx context.Context) error {
+			// A bucket marked again since we read it keeps its newer mark.
+			return s.session.Query(`DELETE FROM `+s.t("rollup_pending")+` USING TIMESTAMP ? WHERE shard = ? AND series = ? AND bucket = ?`,
+				micros(started), shard, p.series, p.bucket).WithContext(ctx).Exec()
+		})
+	}
+	if err := runAll(ctx, 16, fns); err != nil {
+		return 0, err
+	}
+	return len(ps), nil
 }
 
 // Rollups are recomputed from their source and written with the time the

@@ -71,6 +71,8 @@ var schema = map[int][]string{
 		// them from raw points; packed rows keep them for their retention.
 		`ALTER TABLE {ks}.rollup_1m WITH default_time_to_live = {source_ttl}`,
 		`ALTER TABLE {ks}.rollup_1h WITH default_time_to_live = {source_ttl}`,
+		// Which store processes a shard's pending rollups (see ProcessRollups).
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_leases (shard int PRIMARY KEY, owner text) WITH gc_grace_seconds = 3600`,
 	},
 }
 
