@@ -24,11 +24,16 @@ var benchStart = time.Now().UTC().Truncate(time.Minute)
 // benchBatch is one agent cycle of 100 instances with 20 metrics each, the
 // cycles 10 s apart.
 func benchBatch(cycle int) []storage.Sample {
-	t := benchStart.Add(time.Duration(cycle) * 10 * time.Second)
+	return cycleBatch("bench", benchStart.Add(time.Duration(cycle)*10*time.Second), cycle)
+}
+
+// cycleBatch is one cycle at t of 100 instances named prefix-NNNN with 20
+// metrics each.
+func cycleBatch(prefix string, t time.Time, cycle int) []storage.Sample {
 	out := make([]storage.Sample, 0, 2000)
 	for i := 0; i < 100; i++ {
 		for m := 0; m < 20; m++ {
-			out = append(out, storage.Sample{InstanceID: fmt.Sprintf("bench-%04d", i), Metric: fmt.Sprintf("metric.%02d", m),
+			out = append(out, storage.Sample{InstanceID: fmt.Sprintf("%s-%04d", prefix, i), Metric: fmt.Sprintf("metric.%02d", m),
 				Time: t, Value: float64(cycle + m), Unit: "B", Kind: "gauge"})
 		}
 	}
@@ -203,31 +208,12 @@ func BenchmarkCassandraRollups(b *testing.B) {
 		b.StopTimer()
 		start := from.Add(time.Duration(i) * 10 * time.Minute)
 		for c := 0; c < 60; c++ {
-			t := start.Add(time.Duration(c) * 10 * time.Second)
-			batch := make([]storage.Sample, 0, 2000)
-			for n := 0; n < 100; n++ {
-				for m := 0; m < 20; m++ {
-					batch = append(batch, storage.Sample{InstanceID: fmt.Sprintf("roll-%04d", n), Metric: fmt.Sprintf("metric.%02d", m),
-						Time: t, Value: float64(c + m), Unit: "B", Kind: "gauge"})
-				}
-			}
-			if err := s.WriteSamples(ctx, batch); err != nil {
+			if err := s.WriteSamples(ctx, cycleBatch("roll", start.Add(time.Duration(c)*10*time.Second), c)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.StartTimer()
-		total := 0
-		for {
-			n, err := s.ProcessRollups(ctx, 20000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-			total += n
-		}
-		if total != 20000 {
+		if total := storagetest.ProcessAll(b, s); total != 20000 {
 			b.Fatalf("processed %d buckets, want 20000", total)
 		}
 	}

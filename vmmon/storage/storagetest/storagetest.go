@@ -67,14 +67,23 @@ func Write(t testing.TB, s storage.Store, samples []storage.Sample) {
 			t.Fatal(err)
 		}
 	}
+	ProcessAll(t, s)
+}
+
+// ProcessAll processes pending rollups until none is left and returns how
+// many buckets it processed.
+func ProcessAll(t testing.TB, s storage.Store) int {
+	t.Helper()
+	total := 0
 	for {
 		n, err := s.ProcessRollups(ctx, 10000)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {
-			return
+			return total
 		}
+		total += n
 	}
 }
 
