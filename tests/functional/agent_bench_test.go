@@ -5,6 +5,7 @@ package functional
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -19,12 +20,6 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func maxRSSMB() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Maxrss) / 1024
 }
 
 // BenchmarkAgentCycle measures one collection cycle (list, bulk read,
@@ -64,7 +59,7 @@ func BenchmarkAgentCycle(b *testing.B) {
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/cycle")
 			b.ReportMetric(float64(time.Since(wall0).Microseconds())/1000/float64(b.N), "wall-ms/cycle")
-			b.ReportMetric(maxRSSMB(), "peak-rss-MB")
+			b.ReportMetric(peakRSSMB(b, os.Getpid()), "peak-rss-MB")
 		})
 	}
 }

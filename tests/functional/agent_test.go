@@ -74,7 +74,7 @@ func (s *agentStream) snapshot() ([]agentmsg.Batch, []agentmsg.Heartbeat, []agen
 }
 
 // until polls cond every 200 ms for up to d.
-func until(t *testing.T, d time.Duration, what string, cond func() bool) {
+func until(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,7 +90,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 			b.ReportMetric(p50, "p50-ms")
 			b.ReportMetric(p99, "p99-ms")
 			b.ReportMetric(loadRate, "load-req/s")
-			b.ReportMetric(peakRSS(b, apiPID), "api-peak-rss-MB")
+			b.ReportMetric(peakRSSMB(b, apiPID), "api-peak-rss-MB")
 		})
 	}
 }
@@ -99,54 +98,9 @@ func BenchmarkAPIMeasures(b *testing.B) {
 // startBenchAPI runs vmmon-api on the keyspace with noauth on loopback and
 // returns its base URL and process id once it answers.
 func startBenchAPI(b *testing.B, env bedenv.Env, keyspace string) (string, int) {
-	bin := buildCmd(b, "vmmon/cmd/vmmon-api")
-	host, port, _ := strings.Cut(strings.Split(env.Get(b, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
-	apiPort := freePort(b)
-	cfg := filepath.Join(b.TempDir(), "vmmon.conf")
-	body := fmt.Sprintf("[DEFAULT]\nauth_strategy = noauth\ntransport_url = %s\n[api]\nbind_host = 127.0.0.1\nbind_port = %d\n"+
-		"[storage]\ndriver = cassandra\n[cassandra]\nhosts = %s\nport = %s\nkeyspace = %s\nconsistency = ONE\n",
-		env.Get(b, "VMMON_TRANSPORT_URL"), apiPort, host, port, keyspace)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config-file", cfg)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthcheck"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base, cmd.Process.Pid
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("vmmon-api did not answer in 30 s:\n%s", out.String())
-		}
-	}
-}
-
-// peakRSS returns a process's peak resident set size in MB.
-func peakRSS(b *testing.B, pid int) float64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g kB", &kb); err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	b.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
+	port := freePort(b)
+	cfg := writeConfig(b, fmt.Sprintf("[DEFAULT]\nauth_strategy = noauth\ntransport_url = %s\n[api]\nbind_host = 127.0.0.1\nbind_port = %d\n",
+		env.Get(b, "VMMON_TRANSPORT_URL"), port)+cassandraSection(b, env, keyspace))
+	base, cmd, _ := runAPI(b, cfg, port)
+	return base, cmd.Process.Pid
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -37,32 +36,19 @@ func buildCmd(t testing.TB, pkg string) string {
 // before the API opens it) and returns its base URL and log.
 func startAPIProcess(t *testing.T, env bedenv.Env, manage string, seed func(store string)) (string, *strings.Builder) {
 	t.Helper()
-	apiBin := buildCmd(t, "vmmon/cmd/vmmon-api")
-	dir := t.TempDir()
 	port := freePort(t)
-	cfg := filepath.Join(dir, "vmmon.conf")
-	body := fmt.Sprintf("[api]\nbind_host = 127.0.0.1\nbind_port = %d\n[storage]\ndriver = embedded\npath = %s\n"+
+	store := filepath.Join(t.TempDir(), "store")
+	cfg := writeConfig(t, fmt.Sprintf("[api]\nbind_host = 127.0.0.1\nbind_port = %d\n[storage]\ndriver = embedded\npath = %s\n"+
 		"[keystone_authtoken]\nauth_url = %s\nusername = vmmon\npassword = %s\nproject_name = service\n",
-		port, filepath.Join(dir, "store"), env.Get(t, "VMMON_KEYSTONE_URL"), env.Get(t, "VMMON_TEST_PASSWORD"))
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+		port, store, env.Get(t, "VMMON_KEYSTONE_URL"), env.Get(t, "VMMON_TEST_PASSWORD")))
 	if out, err := exec.Command(manage, "db", "sync", "--config-file", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("db sync: %v %s", err, out)
 	}
 	if seed != nil {
-		seed(filepath.Join(dir, "store"))
+		seed(store)
 	}
-	api := exec.Command(apiBin, "--config-file", cfg)
-	apiLog := &strings.Builder{}
-	api.Stderr = apiLog
-	if err := api.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = api.Process.Kill(); _ = api.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	until(t, 20*time.Second, "vmmon-api listening", func() bool { _, err := getJSON(base+"/", new(map[string]any)); return err == nil })
-	return base, apiLog
+	base, _, log := runAPI(t, cfg, port)
+	return base, log
 }
 
 // vmmon-manage service register puts vmmon in the real Keystone's catalog

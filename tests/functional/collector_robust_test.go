@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -138,17 +137,10 @@ func collectorProcess(t *testing.T, bin, cfg string) *exec.Cmd {
 }
 
 func collectorConfig(t *testing.T, env bedenv.Env, ks, ex, queuePrefix string) string {
-	host, port, _ := strings.Cut(strings.Split(env.Get(t, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
-	cfg := filepath.Join(t.TempDir(), "vmmon.conf")
-	body := fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[oslo_messaging_rabbit]\nrabbit_retry_interval = 0.2\n"+
+	return writeConfig(t, fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[oslo_messaging_rabbit]\nrabbit_retry_interval = 0.2\n"+
 		"rabbit_retry_backoff = 0.2\nrabbit_interval_max = 1\n[oslo_messaging_notifications]\ntopics = %s-none\n"+
-		"[storage]\ndriver = cassandra\n[cassandra]\nhosts = %s\nport = %s\nkeyspace = %s\nconsistency = ONE\n"+
 		"[collector]\nagent_queue = %s-agent\nnotification_queue = %s-nova\nparking_queue = %s-parked\nrollup_interval = 1\n",
-		env.Get(t, "VMMON_TRANSPORT_URL"), ex, queuePrefix, host, port, ks, queuePrefix, queuePrefix, queuePrefix)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+		env.Get(t, "VMMON_TRANSPORT_URL"), ex, queuePrefix, queuePrefix, queuePrefix, queuePrefix)+cassandraSection(t, env, ks))
 }
 
 // A collector killed with SIGKILL mid-stream and started again loses nothing.

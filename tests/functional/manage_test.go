@@ -5,9 +5,7 @@ package functional
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +19,7 @@ import (
 func TestManageDBSyncCassandra(t *testing.T) {
 	env := bedenv.Load(t)
 	ks := fmt.Sprintf("vmmon_manage_%d", time.Now().UnixNano())
-	host, port, _ := strings.Cut(strings.Split(env.Get(t, "VMMON_CASSANDRA_HOSTS"), ",")[0], ":")
-	cfg := filepath.Join(t.TempDir(), "vmmon.conf")
-	body := "[storage]\ndriver = cassandra\n[cassandra]\nhosts = " + host + "\nport = " + port + "\nkeyspace = " + ks + "\nconsistency = ONE\n"
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, cassandraSection(t, env, ks))
 	t.Cleanup(func() {
 		if s, err := cassandra.Open(context.Background(), cassandraConfig(t, ks)); err == nil {
 			_ = s.DropKeyspace(context.Background())

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -92,16 +93,12 @@ func appendString(b []byte, s string) []byte {
 }
 
 func marshalNoEscape(v any) []byte {
-	var w jsonBuffer
+	var w bytes.Buffer
 	enc := json.NewEncoder(&w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
-	return w[:len(w)-1] // without Encode's newline
+	return bytes.TrimSuffix(w.Bytes(), []byte("\n"))
 }
-
-type jsonBuffer []byte
-
-func (j *jsonBuffer) Write(p []byte) (int, error) { *j = append(*j, p...); return len(p), nil }
 
 // appendTime appends t as time.Time's MarshalJSON does; whole seconds in
 // UTC, what rollups are, are written digit by digit.

@@ -58,6 +58,24 @@ func (q *MeasureQuery) Validate() (time.Duration, error) {
 	return base, nil
 }
 
+// Select returns the series of all (an instance's metric infos) that the
+// query asks for, or an InvalidError naming the metric or device it lacks.
+func (q *MeasureQuery) Select(all []MetricInfo) ([]MetricInfo, error) {
+	var infos []MetricInfo
+	for _, info := range all {
+		if info.Name == q.Metric && (q.AllDevices || info.Device == q.Device) {
+			infos = append(infos, info)
+		}
+	}
+	if len(infos) == 0 {
+		if q.Device != "" {
+			return nil, invalid("device", "instance %s has no metric %q on device %q", q.InstanceID, q.Metric, q.Device)
+		}
+		return nil, invalid("metric", "instance %s has no metric %q", q.InstanceID, q.Metric)
+	}
+	return infos, nil
+}
+
 // Agg is a rollup of points: enough to answer every aggregation.
 type Agg struct {
 	Min, Max, Sum float64

@@ -658,19 +658,7 @@ func (s *Store) seriesOf(ctx context.Context, q storage.MeasureQuery) ([]storage
 	if err != nil {
 		return nil, err
 	}
-	var infos []storage.MetricInfo
-	for _, info := range all {
-		if q.AllDevices || info.Device == q.Device {
-			infos = append(infos, info)
-		}
-	}
-	if len(infos) == 0 {
-		if q.Device != "" {
-			return nil, &storage.InvalidError{Param: "device", Detail: fmt.Sprintf("instance %s has no metric %q on device %q", q.InstanceID, q.Metric, q.Device)}
-		}
-		return nil, &storage.InvalidError{Param: "metric", Detail: fmt.Sprintf("instance %s has no metric %q", q.InstanceID, q.Metric)}
-	}
-	return infos, nil
+	return q.Select(all)
 }
 
 // latestValue is a latest-table entry.

@@ -288,7 +288,7 @@ func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage
 // seriesOf returns the series a query reads, or a typed error for a metric the
 // instance does not have.
 func (s *Store) seriesOf(tx *bolt.Tx, q storage.MeasureQuery) ([]storage.MetricInfo, error) {
-	var infos []storage.MetricInfo
+	var all []storage.MetricInfo
 	prefix := []byte(q.InstanceID + "\x00" + q.Metric + "\x00")
 	c := tx.Bucket(bMetrics).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -296,17 +296,9 @@ func (s *Store) seriesOf(tx *bolt.Tx, q storage.MeasureQuery) ([]storage.MetricI
 		if err := json.Unmarshal(v, &info); err != nil {
 			return nil, err
 		}
-		if q.AllDevices || info.Device == q.Device {
-			infos = append(infos, info)
-		}
+		all = append(all, info)
 	}
-	if len(infos) == 0 {
-		if q.Device != "" {
-			return nil, &storage.InvalidError{Param: "device", Detail: fmt.Sprintf("instance %s has no metric %q on device %q", q.InstanceID, q.Metric, q.Device)}
-		}
-		return nil, &storage.InvalidError{Param: "metric", Detail: fmt.Sprintf("instance %s has no metric %q", q.InstanceID, q.Metric)}
-	}
-	return infos, nil
+	return q.Select(all)
 }
 
 // Metrics lists an instance's metrics with their latest values.
