@@ -133,6 +133,23 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	if list, err := s.ListInstances(ctx, storage.InstanceQuery{}); err != nil || len(list) != 0 {
 		t.Fatalf("listing before the upgrade: %v, %v; want nothing (shard rows without data)", list, err)
 	}
+	// A bucket still pending in schema 1's backlog.
+	pendingMinute := from.Add(-time.Hour)
+	for _, stmt := range []string{
+		`CREATE TABLE ` + ks + `.rollup_pending (shard int, series text, bucket timestamp, PRIMARY KEY ((shard), series, bucket))`,
+		`INSERT INTO ` + ks + `.rollup_pending (shard, series, bucket) VALUES (3, 'upgrade-1` + "\x00" + `cpu_util` + "\x00" + `', ?)`,
+		`INSERT INTO ` + ks + `.measures_raw (instance_id, metric, device, day, ts, value) VALUES ('upgrade-1', 'cpu_util', '', ?, ?, 42)`,
+	} {
+		args := []any{pendingMinute}
+		if strings.Contains(stmt, "measures_raw") {
+			args = []any{pendingMinute.Truncate(24 * time.Hour), pendingMinute}
+		} else if strings.HasPrefix(stmt, "CREATE") {
+			args = nil
+		}
+		if err := session.Query(stmt, args...).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.SetVersionForTest(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +172,15 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 		if list, err := s.ListInstances(ctx, q); err != nil || len(list) != 1 || list[0].ID != inst.ID || list[0].State != "active" {
 			t.Errorf("listing %+v after the upgrade: %+v, %v", q, list, err)
 		}
+	}
+	// The bucket pending in schema 1 is rolled up; its old backlog is gone.
+	storagetest.ProcessAll(t, s)
+	res, err := s.Measures(ctx, storage.MeasureQuery{InstanceID: "upgrade-1", Metric: "cpu_util", Start: pendingMinute, End: pendingMinute.Add(time.Minute), Granularity: time.Minute, Aggregation: "max"})
+	if err != nil || len(res) != 1 || len(res[0].Points) != 1 || res[0].Points[0].Value != 42 {
+		t.Errorf("the minute pending in schema 1, after the upgrade: %+v, %v; want max 42", res, err)
+	}
+	if err := session.Query(`SELECT series FROM ` + ks + `.rollup_pending LIMIT 1`).Exec(); err == nil {
+		t.Errorf("schema 1's rollup_pending is still there after the upgrade")
 	}
 }
 
@@ -303,5 +329,65 @@ func TestCassandraRollupLeases(t *testing.T) {
 	}
 	if n, err := drain(a); err != nil || n != 1000 {
 		t.Errorf("once the leases are given back: processed %d, %v; want 1,000", n, err)
+	}
+}
+
+// The backlog of pending rollups is kept by the minute marks were written: a
+// slot done with is processed, deleted whole (reading the backlog never walks
+// over the marks of processed buckets) and passed by the shard's cursor; a
+// bucket still open in it is marked again in the current slot.
+func TestCassandraRollupBacklogSlots(t *testing.T) {
+	s := openCassandra(t)
+	session, ks := s.SessionForBench(), s.Keyspace()
+	now := time.Now().UTC().Truncate(time.Minute)
+	past, future, slot := now.Add(-3*time.Hour), now.Add(5*time.Minute), now.Add(-5*time.Minute)
+	for _, at := range []time.Time{past, future} {
+		if err := session.Query(`INSERT INTO `+ks+`.measures_raw (instance_id, metric, device, day, ts, value) VALUES ('slots-1', 'cpu_util', '', ?, ?, 7)`,
+			at.Truncate(24*time.Hour), at).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both buckets marked five minutes ago, in every shard (so that the
+	// test needs no knowledge of which shard holds the series), with no
+	// cursors: processing starts an hour back.
+	series := "slots-1\x00cpu_util\x00"
+	if err := session.Query(`TRUNCATE ` + ks + `.rollup_cursors`).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	for sh := 0; sh < cassandra.Shards; sh++ {
+		for _, b := range []time.Time{past, future} {
+			if err := session.Query(`INSERT INTO `+ks+`.rollup_marks (shard, slot, series, bucket) VALUES (?, ?, ?, ?)`, sh, slot, series, b).Exec(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := storagetest.ProcessAll(t, s); n != cassandra.Shards {
+		t.Errorf("processed %d buckets; want the past one once per shard, %d", n, cassandra.Shards)
+	}
+	var m float64
+	if err := session.Query(`SELECT max FROM `+ks+`.rollup_1m WHERE instance_id = 'slots-1' AND metric = 'cpu_util' AND device = '' AND day = ? AND ts = ?`,
+		past.Truncate(24*time.Hour), past).Scan(&m); err != nil || m != 7 {
+		t.Errorf("rollup of the past minute: max %v (%v); want 7", m, err)
+	}
+	carried := 0
+	for sh := 0; sh < cassandra.Shards; sh++ {
+		var n int
+		if err := session.Query(`SELECT count(*) FROM `+ks+`.rollup_marks WHERE shard = ? AND slot = ?`, sh, slot).Scan(&n); err != nil || n != 0 {
+			t.Errorf("shard %d: %d marks left in the processed slot (%v)", sh, n, err)
+		}
+		var cursor time.Time
+		if err := session.Query(`SELECT slot FROM `+ks+`.rollup_cursors WHERE shard = ?`, sh).Scan(&cursor); err != nil || cursor.Before(slot) {
+			t.Errorf("shard %d: cursor at %v (%v); want %v or later", sh, cursor, err, slot)
+		}
+		for _, current := range []time.Time{now, now.Add(time.Minute)} {
+			if err := session.Query(`SELECT count(*) FROM `+ks+`.rollup_marks WHERE shard = ? AND slot = ? AND series = ? AND bucket = ?`,
+				sh, current, series, future).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			carried += n
+		}
+	}
+	if carried != 1 {
+		t.Errorf("the bucket still open is marked %d times in the current slot; want once", carried)
 	}
 }

@@ -243,33 +243,44 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	if err := runAll(ctx, 16, fns); err != nil {
 		return err
 	}
-	// Pending buckets only after the points they summarise are written.
-	defer func() {
-		s.mu.Lock()
-		for k, b := range pending {
-			if s.open(b, now) {
-				s.marked[k] = b
-			}
+	// Pending buckets only after the points they summarise are written, and
+	// remembered as marked only once their marks are.
+	if err := s.mark(ctx, pending); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for k, b := range pending {
+		if s.open(b, now) {
+			s.marked[k] = b
 		}
-		s.mu.Unlock()
-	}()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// mark writes pending buckets (by series and bucket time) into the current
+// slot of their shards' backlog.
+func (s *Store) mark(ctx context.Context, pending map[[2]string]time.Time) error {
+	slot := s.now().UTC().Truncate(time.Minute)
 	byShard := map[int][][2]any{}
 	for k, b := range pending {
 		byShard[shardOf(k[0])] = append(byShard[shardOf(k[0])], [2]any{k[0], b})
 	}
-	fns = fns[:0]
-	for shard, rows := range byShard {
-		shard, rows := shard, rows
-		fns = append(fns, func(ctx context.Context) error {
-			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-			for _, r := range rows {
-				b.Query(`INSERT INTO `+s.t("rollup_pending")+` (shard, series, bucket) VALUES (?, ?, ?)`, shard, r[0], r[1])
-			}
-			if err := s.session.ExecuteBatch(b); err != nil {
-				return fmt.Errorf("writing pending rollups: %w", err)
-			}
-			return nil
-		})
+	var fns []func(context.Context) error
+	for shard, all := range byShard {
+		for i := 0; i < len(all); i += batchSize {
+			rows := all[i:min(i+batchSize, len(all))]
+			fns = append(fns, func(ctx context.Context) error {
+				b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+				for _, r := range rows {
+					b.Query(`INSERT INTO `+s.t("rollup_marks")+` (shard, slot, series, bucket) VALUES (?, ?, ?, ?)`, shard, slot, r[0], r[1])
+				}
+				if err := s.session.ExecuteBatch(b); err != nil {
+					return fmt.Errorf("writing pending rollups: %w", err)
+				}
+				return nil
+			})
+		}
 	}
 	return runAll(ctx, 16, fns)
 }
@@ -279,6 +290,13 @@ func (s *Store) open(bucket, now time.Time) bool { return now.Before(bucket.Add(
 
 // ProcessRollups computes the minute rollups of pending buckets from the raw
 // points, then the hour rollups they belong to from the minute rollups.
+//
+// Pending buckets are marked in a backlog partitioned by shard and by the
+// minute the mark was written (its slot). A shard's slots are processed in
+// order from its cursor, each once every bucket marked in it has closed;
+// then the slot's partition is deleted whole and the cursor moves past it,
+// so that reading the backlog never walks over tombstones.
+//
 // Collectors share the work by shard: each shard is processed by one store at
 // a time, under a lease (a lightweight transaction with a TTL, so that the
 // lease of a store that died expires), starting from a random shard.
@@ -330,22 +348,65 @@ func (s *Store) release(ctx context.Context, shard int) error {
 	return nil
 }
 
-// processShard processes up to limit pending buckets of one shard.
+// slotReady is how long after its start a slot is done with: its minute,
+// Grace for the buckets marked in it to close, and a margin for clocks and
+// for writes still in flight.
+const slotReady = time.Minute + Grace + 30*time.Second
+
+// processShard processes the slots of one shard from its cursor to the
+// current one, until at least limit buckets are done. A slot that is done
+// with is deleted whole and the cursor moves past it; in a recent slot, which
+// may still take marks, the closed buckets are processed and their marks
+// deleted one by one (tombstones of one slot at most).
 func (s *Store) processShard(ctx context.Context, shard, limit int) (int, error) {
+	var cursor time.Time
+	err := s.session.Query(`SELECT slot FROM `+s.t("rollup_cursors")+` WHERE shard = ?`, shard).WithContext(ctx).Scan(&cursor)
+	switch {
+	case errors.Is(err, gocql.ErrNotFound):
+		// db sync sets every cursor; this is only a safety net.
+		cursor = s.now().UTC().Truncate(time.Minute).Add(-time.Hour)
+	case err != nil:
+		return 0, fmt.Errorf("reading the rollup cursor of shard %d: %w", shard, err)
+	default:
+		cursor = cursor.UTC().Add(time.Minute)
+	}
+	done := 0
+	for slot := cursor; done < limit && !slot.After(s.now()); slot = slot.Add(time.Minute) {
+		n, err := s.processSlot(ctx, shard, slot)
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// processSlot computes the rollups of the closed buckets marked in one slot
+// and deletes their marks; a slot done with is deleted whole, with its open
+// buckets (samples from an agent whose clock runs ahead) marked again in the
+// current slot, and the shard's cursor moves past it.
+func (s *Store) processSlot(ctx context.Context, shard int, slot time.Time) (int, error) {
 	started := s.now()
-	iter := s.session.Query(`SELECT series, bucket FROM `+s.t("rollup_pending")+` WHERE shard = ? LIMIT ?`, shard, limit).
+	finished := !started.Before(slot.Add(slotReady))
+	iter := s.session.Query(`SELECT series, bucket FROM `+s.t("rollup_marks")+` WHERE shard = ? AND slot = ?`, shard, slot).
 		WithContext(ctx).Iter()
 	type pend struct {
 		series string
 		bucket time.Time
 	}
-	var ps []pend
-	var p pend
+	var (
+		ps    []pend
+		p     pend
+		carry = map[[2]string]time.Time{}
+	)
 	for iter.Scan(&p.series, &p.bucket) {
-		// Leave open buckets for later (with a margin for clock skew
-		// between collectors).
-		if !s.open(p.bucket, started.Add(-10*time.Second)) {
+		p.bucket = p.bucket.UTC()
+		switch {
+		// A margin for clock skew between collectors.
+		case !s.open(p.bucket, started.Add(-10*time.Second)):
 			ps = append(ps, p)
+		case finished:
+			carry[[2]string{p.series, p.bucket.Format(time.RFC3339)}] = p.bucket
 		}
 	}
 	if err := iter.Close(); err != nil {
@@ -355,7 +416,7 @@ func (s *Store) processShard(ctx context.Context, shard, limit int) (int, error)
 	var fns []func(context.Context) error
 	for _, p := range ps {
 		hours[p.series+"\x01"+p.bucket.Truncate(time.Hour).Format(time.RFC3339)] = p.bucket.Truncate(time.Hour)
-		fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket.UTC()) })
+		fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket) })
 	}
 	if err := runAll(ctx, 16, fns); err != nil {
 		return 0, err
@@ -363,23 +424,40 @@ func (s *Store) processShard(ctx context.Context, shard, limit int) (int, error)
 	fns = fns[:0]
 	for k, h := range hours {
 		series := strings.SplitN(k, "\x01", 2)[0]
-		fns = append(fns, func(ctx context.Context) error { return s.rollupHour(ctx, series, h.UTC()) })
+		fns = append(fns, func(ctx context.Context) error { return s.rollupHour(ctx, series, h) })
 	}
 	if err := runAll(ctx, 16, fns); err != nil {
 		return 0, err
 	}
-	fns = fns[:0]
-	for _, p := range ps {
-		fns = append(fns, func(ctx context.Context) error {
-			// A bucket marked again since we read it keeps its newer mark.
-			return s.session.Query(`DELETE FROM `+s.t("rollup_pending")+` USING TIMESTAMP ? WHERE shard = ? AND series = ? AND bucket = ?`,
-				micros(started), shard, p.series, p.bucket).WithContext(ctx).Exec()
-		})
+	if !finished {
+		fns = fns[:0]
+		for _, p := range ps {
+			fns = append(fns, func(ctx context.Context) error {
+				// A bucket marked again since we read it keeps its newer mark.
+				return s.session.Query(`DELETE FROM `+s.t("rollup_marks")+` USING TIMESTAMP ? WHERE shard = ? AND slot = ? AND series = ? AND bucket = ?`,
+					micros(started), shard, slot, p.series, p.bucket).WithContext(ctx).Exec()
+			})
+		}
+		return len(ps), runAll(ctx, 16, fns)
 	}
-	if err := runAll(ctx, 16, fns); err != nil {
+	if err := s.mark(ctx, carry); err != nil {
 		return 0, err
 	}
-	return len(ps), nil
+	if err := s.session.Query(`DELETE FROM `+s.t("rollup_marks")+` USING TIMESTAMP ? WHERE shard = ? AND slot = ?`, micros(started), shard, slot).
+		WithContext(ctx).Exec(); err != nil {
+		return 0, fmt.Errorf("deleting processed rollup marks: %w", err)
+	}
+	return len(ps), s.setCursor(ctx, shard, slot)
+}
+
+// setCursor records that a shard's slots up to slot are done with; the
+// cursor only moves forward, whoever writes it.
+func (s *Store) setCursor(ctx context.Context, shard int, slot time.Time) error {
+	if err := s.session.Query(`INSERT INTO `+s.t("rollup_cursors")+` (shard, slot) VALUES (?, ?) USING TIMESTAMP ?`, shard, slot, micros(slot)).
+		WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("moving the rollup cursor of shard %d: %w", shard, err)
+	}
+	return nil
 }
 
 // Rollups are recomputed from their source and written with the time the

@@ -71,8 +71,13 @@ var schema = map[int][]string{
 		// them from raw points; packed rows keep them for their retention.
 		`ALTER TABLE {ks}.rollup_1m WITH default_time_to_live = {source_ttl}`,
 		`ALTER TABLE {ks}.rollup_1h WITH default_time_to_live = {source_ttl}`,
-		// Which store processes a shard's pending rollups (see ProcessRollups).
+		// Which store processes a shard's pending rollups, the pending
+		// buckets by the minute they were marked, and each shard's progress
+		// (see ProcessRollups).
 		`CREATE TABLE IF NOT EXISTS {ks}.rollup_leases (shard int PRIMARY KEY, owner text) WITH gc_grace_seconds = 3600`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_marks (shard int, slot timestamp, series text, bucket timestamp,
+			PRIMARY KEY ((shard, slot), series, bucket)) WITH gc_grace_seconds = 3600`,
+		`CREATE TABLE IF NOT EXISTS {ks}.rollup_cursors (shard int PRIMARY KEY, slot timestamp)`,
 	},
 }
 
@@ -84,8 +89,53 @@ var migrations = map[int]func(*Store, context.Context) error{
 				return err
 			}
 		}
-		return s.copyInstancesToShards(ctx)
+		if err := s.copyInstancesToShards(ctx); err != nil {
+			return err
+		}
+		// Every shard's backlog starts now.
+		start := s.now().UTC().Truncate(time.Minute).Add(-time.Minute)
+		for shard := 0; shard < Shards; shard++ {
+			if err := s.setCursor(ctx, shard, start); err != nil {
+				return err
+			}
+		}
+		return s.moveMarks(ctx)
 	},
+}
+
+// moveMarks moves the pending buckets of schema 1's rollup_pending into the
+// current slot of the backlog, then drops the old table.
+func (s *Store) moveMarks(ctx context.Context) error {
+	pending := map[[2]string]time.Time{}
+	iter := s.session.Query(`SELECT series, bucket FROM ` + s.t("rollup_pending")).WithContext(ctx).PageSize(5000).Iter()
+	var (
+		series string
+		bucket time.Time
+	)
+	for iter.Scan(&series, &bucket) {
+		pending[[2]string{series, bucket.UTC().Format(time.RFC3339)}] = bucket.UTC()
+		if len(pending) == 5000 {
+			if err := s.mark(ctx, pending); err != nil {
+				_ = iter.Close()
+				return err
+			}
+			clear(pending)
+		}
+	}
+	err := iter.Close()
+	if err != nil && (strings.Contains(err.Error(), "unconfigured table") || strings.Contains(err.Error(), "does not exist")) {
+		return nil // moved already, by an earlier sync
+	}
+	if err != nil {
+		return fmt.Errorf("reading schema 1's pending rollups: %w", err)
+	}
+	if err := s.mark(ctx, pending); err != nil {
+		return err
+	}
+	if err := s.session.Query(`DROP TABLE IF EXISTS ` + s.t("rollup_pending")).WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("dropping schema 1's pending rollups: %w", err)
+	}
+	return nil
 }
 
 // copyInstancesToShards writes each instance's data into its shard row, with
