@@ -46,7 +46,7 @@ func cycleBatch(prefix string, t time.Time, cycle int) []storage.Sample {
 //
 //	make bed && go test -tags functional -run '^$' -bench CassandraWrite -benchtime 200x ./tests/functional/
 func BenchmarkCassandraWrite(b *testing.B) {
-	s := openCassandra(b)
+	s, session := openCassandraSession(b)
 	ctx := context.Background()
 	b.Run("driver", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -57,7 +57,6 @@ func BenchmarkCassandraWrite(b *testing.B) {
 		b.ReportMetric(float64(b.N*2000)/b.Elapsed().Seconds(), "points/s")
 	})
 	b.Run("raw-gocql", func(b *testing.B) {
-		session := s.SessionForBench()
 		table := s.Keyspace() + ".measures_raw"
 		for i := 0; i < b.N; i++ {
 			batch := benchBatch(i + 1_000_000)
@@ -127,13 +126,12 @@ func percentiles(d []time.Duration) (p50, p99 float64) {
 //
 //	make bed && go test -tags functional -run '^$' -bench CassandraRead -benchtime 500x ./tests/functional/
 func BenchmarkCassandraRead(b *testing.B) {
-	s := openCassandra(b)
+	s, session := openCassandraSession(b)
 	ctx := context.Background()
 	end := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	start := end.Add(-30 * 24 * time.Hour)
 	id := "00000000-0000-4000-8000-000000000042"
 	seedReadData(b, s, id, start, end)
-	session := s.SessionForBench()
 	ks := s.Keyspace()
 	cases := []struct {
 		name     string

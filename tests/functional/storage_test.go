@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocql/gocql"
+
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon/storage"
 	"opendev.org/openstack/vmmon/vmmon/storage/cassandra"
@@ -38,20 +40,49 @@ func cassandraConfig(t testing.TB, keyspace string) cassandra.Config {
 // it at the end.
 func openCassandra(t testing.TB) *cassandra.Store {
 	t.Helper()
+	s, _ := openCassandraSession(t)
+	return s
+}
+
+// openCassandraSession is openCassandra on a gocql session of the test's
+// own, which it returns for plain CQL on the store's keyspace.
+func openCassandraSession(t testing.TB) (*cassandra.Store, *gocql.Session) {
+	t.Helper()
 	ctx := context.Background()
-	ks := fmt.Sprintf("vmmon_test_%d", time.Now().UnixNano())
-	s, err := cassandra.Open(ctx, cassandraConfig(t, ks))
+	cfg := cassandraConfig(t, fmt.Sprintf("vmmon_test_%d", time.Now().UnixNano()))
+	cluster, err := cfg.Cluster()
 	if err != nil {
 		t.Fatal(err)
 	}
+	session, err := cluster.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cassandra.OpenWithSession(ctx, session, cfg)
+	if err != nil {
+		session.Close()
+		t.Fatal(err)
+	}
 	if err := s.Sync(ctx); err != nil {
+		session.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = s.DropKeyspace(context.Background())
 		s.Close()
+		session.Close()
 	})
-	return s
+	return s, session
+}
+
+// setSchemaVersion records schema version v as db sync does, without
+// changing the schema, so that the keyspace looks written by another vmmon.
+func setSchemaVersion(t *testing.T, session *gocql.Session, keyspace string, v int) {
+	t.Helper()
+	if err := session.Query(`INSERT INTO `+keyspace+`.schema_version (id, version, applied_at) VALUES ('vmmon', ?, ?)`,
+		v, time.Now()).Exec(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The storage conformance suite against the bed's real Cassandra.
@@ -64,7 +95,7 @@ func TestCassandraConformance(t *testing.T) {
 // with a message that says what to do.
 func TestCassandraSchemaSync(t *testing.T) {
 	ctx := context.Background()
-	s := openCassandra(t)
+	s, session := openCassandraSession(t)
 	if err := s.Sync(ctx); err != nil {
 		t.Fatalf("second sync: %v", err)
 	}
@@ -74,9 +105,7 @@ func TestCassandraSchemaSync(t *testing.T) {
 	if err := s.CheckVersion(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetVersionForTest(ctx, cassandra.SchemaVersion+1); err != nil {
-		t.Fatal(err)
-	}
+	setSchemaVersion(t, session, s.Keyspace(), cassandra.SchemaVersion+1)
 	err := s.Sync(ctx)
 	if !errors.Is(err, storage.ErrSchema) || !strings.Contains(err.Error(), "upgrade vmmon") {
 		t.Errorf("sync against a newer schema: %v", err)
@@ -91,7 +120,8 @@ func TestCassandraSchemaSync(t *testing.T) {
 // same before and after.
 func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	ctx := context.Background()
-	s := openCassandra(t)
+	s, session := openCassandraSession(t)
+	ks := s.Keyspace()
 	from := time.Date(2026, 11, 26, 22, 30, 0, 0, time.UTC) // across a day boundary
 	to := from.Add(3 * time.Hour)
 	var batch []storage.Sample
@@ -117,7 +147,6 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 	}
 	// A keyspace of schema 1: no packed rows, instances' shard rows without
 	// their data.
-	session, ks := s.SessionForBench(), s.Keyspace()
 	var shard int
 	if err := session.Query(`SELECT shard FROM `+ks+`.instances_by_shard WHERE id = ? ALLOW FILTERING`, inst.ID).Scan(&shard); err != nil {
 		t.Fatal(err)
@@ -150,9 +179,7 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetVersionForTest(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	setSchemaVersion(t, session, ks, 1)
 	if got := measures(time.Minute); len(got) != 0 {
 		t.Fatalf("measures read %d points with the packed tables empty; they should read only those", len(got))
 	}
@@ -188,12 +215,12 @@ func TestCassandraSchemaUpgradePacksRollups(t *testing.T) {
 // the table and the row, rather than answering with part of the data.
 func TestCassandraMalformedPackedRow(t *testing.T) {
 	ctx := context.Background()
-	s := openCassandra(t)
+	s, session := openCassandraSession(t)
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	if err := s.WriteSamples(ctx, []storage.Sample{{InstanceID: "bad-1", Metric: "cpu_util", Time: at, Value: 1, Unit: "%", Kind: "rate"}}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SessionForBench().Query(`INSERT INTO `+s.Keyspace()+`.rollup_1m_packed (instance_id, metric, device, day, hour, v) VALUES (?, ?, ?, ?, ?, ?)`,
+	err := session.Query(`INSERT INTO `+s.Keyspace()+`.rollup_1m_packed (instance_id, metric, device, day, hour, v) VALUES (?, ?, ?, ?, ?, ?)`,
 		"bad-1", "cpu_util", "", at.Truncate(24*time.Hour), at, []byte{1, 2, 3}).Exec()
 	if err != nil {
 		t.Fatal(err)
@@ -209,8 +236,8 @@ func TestCassandraMalformedPackedRow(t *testing.T) {
 // the hour and of the day from the packed rows.
 func TestCassandraLatePointAfterPerBucketRowsExpired(t *testing.T) {
 	ctx := context.Background()
-	s := openCassandra(t)
-	session, ks := s.SessionForBench(), s.Keyspace()
+	s, session := openCassandraSession(t)
+	ks := s.Keyspace()
 	var ttl1m, ttl1h int
 	for table, dst := range map[string]*int{"rollup_1m": &ttl1m, "rollup_1h": &ttl1h} {
 		if err := session.Query(`SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?`, ks, table).Scan(dst); err != nil {
@@ -262,7 +289,7 @@ func TestCassandraLatePointAfterPerBucketRowsExpired(t *testing.T) {
 // lease is given back.
 func TestCassandraRollupLeases(t *testing.T) {
 	ctx := context.Background()
-	a := openCassandra(t)
+	a, session := openCassandraSession(t)
 	b, err := cassandra.Open(ctx, cassandraConfig(t, a.Keyspace()))
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +341,6 @@ func TestCassandraRollupLeases(t *testing.T) {
 	}
 	// Every shard leased to another collector: nothing is processed.
 	backlog("held")
-	session := a.SessionForBench()
 	for shard := 0; shard < cassandra.Shards; shard++ {
 		if _, err := session.Query(`INSERT INTO `+a.Keyspace()+`.rollup_leases (shard, owner) VALUES (?, 'elsewhere') IF NOT EXISTS USING TTL 60`, shard).
 			MapScanCAS(map[string]any{}); err != nil {
@@ -337,8 +363,8 @@ func TestCassandraRollupLeases(t *testing.T) {
 // over the marks of processed buckets) and passed by the shard's cursor; a
 // bucket still open in it is marked again in the current slot.
 func TestCassandraRollupBacklogSlots(t *testing.T) {
-	s := openCassandra(t)
-	session, ks := s.SessionForBench(), s.Keyspace()
+	s, session := openCassandraSession(t)
+	ks := s.Keyspace()
 	now := time.Now().UTC().Truncate(time.Minute)
 	past, future, slot := now.Add(-3*time.Hour), now.Add(5*time.Minute), now.Add(-5*time.Minute)
 	for _, at := range []time.Time{past, future} {

@@ -1,6 +1,7 @@
 package cassandra
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -126,4 +127,35 @@ func (u *unpacker) UnmarshalCQL(_ gocql.TypeInfo, data []byte) error {
 		return fmt.Errorf("%s at %s: %w", u.p.table, u.at.UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// writePacked writes the packed row of the span at start, with the time its
+// source was read as the write time.
+func (s *Store) writePacked(ctx context.Context, p packing, inst, metric, device string, start time.Time, buckets []storage.Bucket, read time.Time) error {
+	blob, err := p.pack(start, buckets)
+	if err != nil {
+		return err
+	}
+	err = s.session.Query(`INSERT INTO `+s.t(p.table)+` (instance_id, metric, device, `+p.partition+`, `+p.cluster+`, v) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+		inst, metric, device, p.partitionOf(start), start, blob, micros(read)).WithContext(ctx).Exec()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p.table, err)
+	}
+	return nil
+}
+
+// readPacked returns the buckets in [start, end) of a packed table, in time
+// order.
+func (s *Store) readPacked(ctx context.Context, p packing, inst, metric, device string, start, end time.Time) ([]storage.Bucket, error) {
+	return perPartition(ctx, partitions(start, end, p.partition == "month"), func(ctx context.Context, part time.Time) ([]storage.Bucket, error) {
+		iter := s.session.Query(`SELECT `+p.cluster+`, v FROM `+s.t(p.table)+` WHERE instance_id = ? AND metric = ? AND device = ? AND `+p.partition+` = ? AND `+p.cluster+` >= ? AND `+p.cluster+` <= ?`,
+			inst, metric, device, part, p.spanOf(start), p.spanOf(end.Add(-time.Nanosecond))).WithContext(ctx).Iter()
+		blob := unpacker{p: p, from: start, to: end}
+		for iter.Scan(&blob.at, &blob) {
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p.table, err)
+		}
+		return blob.out, nil
+	})
 }

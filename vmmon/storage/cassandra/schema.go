@@ -106,14 +106,14 @@ var migrations = map[int]func(*Store, context.Context) error{
 // moveMarks moves the pending buckets of schema 1's rollup_pending into the
 // current slot of the backlog, then drops the old table.
 func (s *Store) moveMarks(ctx context.Context) error {
-	pending := map[[2]string]time.Time{}
+	pending := map[bucketKey]time.Time{}
 	iter := s.session.Query(`SELECT series, bucket FROM ` + s.t("rollup_pending")).WithContext(ctx).PageSize(5000).Iter()
 	var (
 		series string
 		bucket time.Time
 	)
 	for iter.Scan(&series, &bucket) {
-		pending[[2]string{series, bucket.UTC().Format(time.RFC3339)}] = bucket.UTC()
+		pending[keyOf(series, bucket)] = bucket.UTC()
 		if len(pending) == 5000 {
 			if err := s.mark(ctx, pending); err != nil {
 				_ = iter.Close()
@@ -282,17 +282,3 @@ func (s *Store) CheckVersion(ctx context.Context) error {
 func (s *Store) DropKeyspace(ctx context.Context) error {
 	return s.session.Query(`DROP KEYSPACE IF EXISTS ` + s.cfg.Keyspace).WithContext(ctx).Exec()
 }
-
-// SetVersionForTest records a schema version without changing the schema, so
-// that tests can simulate a keyspace written by a newer vmmon.
-func (s *Store) SetVersionForTest(ctx context.Context, v int) error {
-	return s.session.Query(`INSERT INTO `+s.cfg.Keyspace+`.schema_version (id, version, applied_at) VALUES ('vmmon', ?, ?)`,
-		v, time.Now()).WithContext(ctx).Exec()
-}
-
-// Keyspace returns the keyspace the store uses.
-func (s *Store) Keyspace() string { return s.cfg.Keyspace }
-
-// SessionForBench exposes the session so that benchmarks can compare the
-// driver with plain CQL on the same connection.
-func (s *Store) SessionForBench() *gocql.Session { return s.session }
