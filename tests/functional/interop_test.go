@@ -23,7 +23,9 @@ const python = "/usr/bin/python3" // Debian's, which sees python3-oslo.messaging
 
 func samplesDir(t *testing.T) string {
 	t.Helper()
-	d := filepath.Join(bedenv.RepoRoot(), "..", "shared", "nova-notification-samples", "resolved")
+	// Nova's versioned notification samples, with their common payloads
+	// resolved, as the collector's unit tests read them.
+	d := filepath.Join(bedenv.RepoRoot(), "vmmon", "collector", "testdata")
 	if _, err := os.Stat(d); err != nil {
 		t.Fatalf("Nova's notification samples: %v", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"opendev.org/openstack/vmmon/vmmon-agent/domxml"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
 	"opendev.org/openstack/vmmon/vmmon-agent/sampler"
@@ -202,22 +204,21 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 	bulk := a.bulk(ctx, conn)
 
 	var (
-		wg        sync.WaitGroup
-		sem       = make(chan struct{}, a.cfg.Parallel)
 		resMu     sync.Mutex
 		instances = make([]agentmsg.Instance, 0, len(refs))
 		current   = map[string]*sampler.Reading{}
 		timedOut  int
 	)
+	// The group only bounds the per-domain work: a domain that fails is left
+	// out of the batch and never stops the others, so no function returns an
+	// error.
+	var g errgroup.Group
+	g.SetLimit(a.cfg.Parallel)
 	for _, ref := range refs {
-		ref := ref
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			inst, reading, ok := a.instance(ctx, conn, ref, bulk)
 			if !ok {
-				return
+				return nil
 			}
 			resMu.Lock()
 			defer resMu.Unlock()
@@ -228,9 +229,10 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 				current[inst.UUID] = reading
 			}
 			instances = append(instances, inst)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	// Turn readings into metrics, family by family, timing each.
 	for i := range instances {
 		inst := &instances[i]

@@ -1,4 +1,5 @@
-// Package cli is the vmmon-agent command: flags, configuration, wiring.
+// Package cli is the vmmon-agent command: booted by package service, it wires
+// the agent to libvirt, its spool and RabbitMQ.
 package cli
 
 import (
@@ -14,8 +15,8 @@ import (
 	"opendev.org/openstack/vmmon/vmmon-agent/spool"
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/conf"
-	"opendev.org/openstack/vmmon/vmmon/logging"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/service"
 )
 
 // DefaultConfigFile is read when no --config-file is given.
@@ -24,42 +25,34 @@ const DefaultConfigFile = "/etc/vmmon/vmmon-agent.conf"
 // Main runs vmmon-agent with args (without the program name) and returns the
 // exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vmmon-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cf := conf.AddFlags(fs, DefaultConfigFile)
-	once := fs.Bool("once", false, "collect once, print the batch as JSON on standard output and exit (no broker needed)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	c, err := conf.Load(cf.Sources())
-	if err != nil {
-		fmt.Fprintf(stderr, "vmmon-agent: %v\n", err)
-		return 1
-	}
-	log, closeLog, err := logging.New(c, "vmmon-agent", stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "vmmon-agent: %v\n", err)
-		return 1
-	}
-	defer closeLog()
-	c.Log(log)
+	var once bool
+	return service.Boot(ctx, "vmmon-agent", args, stderr,
+		func(ctx context.Context, p *service.Process) int { return run(ctx, p, once, stdout) },
+		service.ConfigFile(DefaultConfigFile),
+		service.Flags(func(fs *flag.FlagSet) {
+			fs.BoolVar(&once, "once", false, "collect once, print the batch as JSON on standard output and exit (no broker needed)")
+		}))
+}
+
+// run collects once onto stdout, or runs the agent until ctx ends.
+func run(ctx context.Context, p *service.Process, once bool, stdout io.Writer) int {
+	c, log := p.Config, p.Log
 	host := conf.Agent.Host.Get(c)
 	if host == "" {
+		var err error
 		if host, err = os.Hostname(); err != nil {
-			fmt.Fprintf(stderr, "vmmon-agent: [agent] host is empty and the host name is unknown: %v\n", err)
-			return 1
+			return p.Fail(fmt.Errorf("[agent] host is empty and the host name is unknown: %w", err))
 		}
 	}
 	cfg := agent.Config{
 		Host: host, LibvirtURI: conf.Agent.LibvirtURI.Get(c),
 		Interval: conf.Agent.Interval.Get(c), Timeout: conf.Agent.LibvirtTimeout.Get(c),
 	}
-	if *once {
+	if once {
 		a := agent.New(cfg, hypervisor.Dial, nil, nil, log)
 		b, err := a.Collect(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "vmmon-agent: %v\n", err)
-			return 1
+			return p.Fail(err)
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -70,13 +63,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sp, err := spool.Open(conf.Agent.SpoolDir.Get(c), int64(conf.Agent.SpoolMaxBytes.Get(c)))
 	if err != nil {
-		fmt.Fprintf(stderr, "vmmon-agent: [agent] spool_dir: %v\n", err)
-		return 1
+		return p.Fail(fmt.Errorf("[agent] spool_dir: %w", err))
 	}
 	opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, agentmsg.PublisherID(host), log)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmmon-agent: [DEFAULT] transport_url: %v\n", err)
-		return 1
+		return p.Fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
 	}
 	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: conf.Common.Exchange.Get(c)})
 	defer pub.Close()

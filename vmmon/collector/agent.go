@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/storage"
@@ -69,7 +71,8 @@ func (c *Collector) forgetInstance(id string) {
 }
 
 // lookupInstances returns what is known of the batch's instances, from the
-// cache or, for the others, read concurrently; unknown ones are absent.
+// cache or, for the others, read concurrently; unknown ones are absent. A
+// failed read fails the lookup and stops the others.
 func (c *Collector) lookupInstances(ctx context.Context, ids []string) (map[string]storage.Instance, error) {
 	out := make(map[string]storage.Instance, len(ids))
 	now := c.now()
@@ -86,31 +89,31 @@ func (c *Collector) lookupInstances(ctx context.Context, ids []string) (map[stri
 		c.instances = map[string]cachedInstance{}
 	}
 	c.mu.Unlock()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, 16)
-	)
+	// At most 16 reads at once; the first failure (not "not found") fails
+	// the whole lookup and cancels the reads still running.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	var mu sync.Mutex
 	for _, id := range missing {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			inst, err := c.store.GetInstance(ctx, id)
-			mu.Lock()
-			defer mu.Unlock()
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			inst, err := c.store.GetInstance(gctx, id)
 			switch {
-			case err == nil:
-				out[id] = inst
-			case !errors.Is(err, storage.ErrNotFound) && first == nil:
-				first = err
+			case errors.Is(err, storage.ErrNotFound):
+				return nil
+			case err != nil:
+				return err
 			}
-		}()
+			mu.Lock()
+			out[id] = inst
+			mu.Unlock()
+			return nil
+		})
 	}
-	wg.Wait()
-	if first != nil {
-		return nil, first
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	for _, id := range missing {

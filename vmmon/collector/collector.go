@@ -22,9 +22,26 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
+// Store is the part of storage the collector uses: the writes a delivery
+// implies, the reads that pair it with what is known, and rollup processing.
+// Every storage.Store is one.
+type Store interface {
+	WriteSamples(ctx context.Context, samples []storage.Sample) error
+	ProcessRollups(ctx context.Context, limit int) (int, error)
+	PutInstance(ctx context.Context, inst storage.Instance) error
+	GetInstance(ctx context.Context, id string) (storage.Instance, error)
+	AddEvent(ctx context.Context, e storage.Event) error
+	PutHeartbeat(ctx context.Context, h storage.Host) error
+	RecordBatch(ctx context.Context, host, stream string, seq uint64, at time.Time) error
+	ActionByRequestID(ctx context.Context, requestID string) (storage.Action, error)
+	UpdateAction(ctx context.Context, a storage.Action) error
+}
+
+var _ Store = storage.Store(nil)
+
 // Collector handles deliveries. It is safe for concurrent use.
 type Collector struct {
-	store storage.Store
+	store Store
 	log   *slog.Logger
 	now   func() time.Time
 	// RetryWait is the first wait before retrying a failed write (doubling to 30 s).
@@ -51,7 +68,7 @@ type Stats struct {
 }
 
 // New returns a collector writing to store.
-func New(store storage.Store, log *slog.Logger) *Collector {
+func New(store Store, log *slog.Logger) *Collector {
 	if log == nil {
 		log = slog.Default()
 	}

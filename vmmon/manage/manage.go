@@ -243,21 +243,29 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 }
 
 // Main runs vmmon-manage with args (without the program name) and returns the
-// process exit status.
+// process exit status. --config-file and --config-dir may come before the
+// command, in oslo's order (vmmon-manage --config-file F db sync), as well as
+// after it with the command's own options.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	env := &Env{Stdout: stdout, Stderr: stderr}
-	if len(args) < 2 || strings.HasPrefix(args[0], "-") {
+	// Options before the command: only the configuration's.
+	global := flag.NewFlagSet("vmmon-manage", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	conf.AddFlags(global)
+	if err := global.Parse(args); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "vmmon-manage: %v\n", err)
+		}
 		usage(stderr)
 		return 2
 	}
-	var cmd *Command
-	for i := range Commands {
-		if Commands[i].Group == args[0] && Commands[i].Action == args[1] {
-			cmd = &Commands[i]
-		}
+	leading, words := args[:len(args)-global.NArg()], global.Args()
+	if n := len(leading); n > 0 && leading[n-1] == "--" {
+		leading = leading[:n-1]
 	}
-	if cmd == nil {
-		fmt.Fprintf(stderr, "vmmon-manage: unknown command %q\n", strings.Join(args[:2], " "))
+	cmd, err := findCommand(words)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmmon-manage: %v\n", err)
 		usage(stderr)
 		return 2
 	}
@@ -267,7 +275,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cmd.Flags != nil {
 		cmd.Flags(fs, env)
 	}
-	if err := fs.Parse(args[2:]); err != nil {
+	if err := fs.Parse(append(append([]string(nil), leading...), words[2:]...)); err != nil {
 		return 2
 	}
 	env.Args = fs.Args()
@@ -278,8 +286,36 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// findCommand returns the command words names, or says what is wrong with
+// them and which commands there are.
+func findCommand(words []string) (*Command, error) {
+	var all, group []string
+	for i := range Commands {
+		c := &Commands[i]
+		all = append(all, c.Group+" "+c.Action)
+		if len(words) > 0 && c.Group == words[0] {
+			if len(words) > 1 && c.Action == words[1] {
+				return c, nil
+			}
+			group = append(group, c.Group+" "+c.Action)
+		}
+	}
+	sort.Strings(all)
+	sort.Strings(group)
+	switch {
+	case len(words) == 0:
+		return nil, fmt.Errorf("no command given; commands: %s", strings.Join(all, ", "))
+	case len(group) == 0:
+		return nil, fmt.Errorf("unknown command %q; commands: %s", words[0], strings.Join(all, ", "))
+	case len(words) == 1:
+		return nil, fmt.Errorf("%q needs an action; commands: %s", words[0], strings.Join(group, ", "))
+	default:
+		return nil, fmt.Errorf("unknown command %q; commands: %s", words[0]+" "+words[1], strings.Join(group, ", "))
+	}
+}
+
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: vmmon-manage <group> <action> [--config-file F]... [options]")
+	fmt.Fprintln(w, "usage: vmmon-manage [--config-file F]... [--config-dir D]... <group> <action> [options]")
 	var lines []string
 	for _, c := range Commands {
 		lines = append(lines, fmt.Sprintf("  %-22s %s", c.Group+" "+c.Action, c.Help))

@@ -7,12 +7,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"opendev.org/openstack/vmmon/vmmon/api"
+	"opendev.org/openstack/vmmon/vmmon/service"
+	"opendev.org/openstack/vmmon/vmmon/service/controlplane"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := api.Main(ctx, os.Args[1:], os.Stderr)
+	code := service.Boot(ctx, "vmmon-api", os.Args[1:], os.Stderr, controlplane.RunAPI)
 	stop()
 	os.Exit(code)
 }

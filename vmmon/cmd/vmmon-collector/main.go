@@ -8,12 +8,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"opendev.org/openstack/vmmon/vmmon/collector"
+	"opendev.org/openstack/vmmon/vmmon/service"
+	"opendev.org/openstack/vmmon/vmmon/service/controlplane"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := collector.Main(ctx, os.Args[1:], os.Stderr)
+	code := service.Boot(ctx, "vmmon-collector", os.Args[1:], os.Stderr, controlplane.RunCollector)
 	stop()
 	os.Exit(code)
 }

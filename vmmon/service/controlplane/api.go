@@ -1,11 +1,9 @@
-package api
+package controlplane
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,11 +12,12 @@ import (
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon/actions"
+	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/conf"
-	"opendev.org/openstack/vmmon/vmmon/logging"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
+	"opendev.org/openstack/vmmon/vmmon/service"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
 )
 
@@ -63,73 +62,68 @@ func applyGCPercent(c *conf.Config, getenv func(string) string) (int, bool) {
 	return gc, true
 }
 
-// Main runs vmmon-api and returns the exit status.
-func Main(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vmmon-api", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cf := conf.AddFlags(fs, "/etc/vmmon/vmmon.conf")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	fail := func(err error) int { fmt.Fprintf(stderr, "vmmon-api: %v\n", err); return 1 }
-	c, err := conf.Load(cf.Sources())
-	if err != nil {
-		return fail(err)
-	}
-	log, closeLog, err := logging.New(c, "vmmon-api", stderr)
-	if err != nil {
-		return fail(err)
-	}
-	defer closeLog()
-	c.Log(log)
+// NewHTTPServer is vmmon-api's HTTP server with the [api] timeouts: a client
+// has client_timeout to send a request, and to read each part of the
+// answer after request_timeout; idle connections close after idle_timeout.
+// (The live stream sets a deadline for each of its writes.)
+func NewHTTPServer(addr string, h http.Handler, c *conf.Config) *http.Server {
+	client := conf.API.ClientTimeout.Get(c)
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: client, ReadTimeout: client,
+		WriteTimeout: conf.API.RequestTimeout.Get(c) + client, IdleTimeout: conf.API.IdleTimeout.Get(c),
+		MaxHeaderBytes: 64 << 10}
+}
+
+// RunAPI serves vmmon-api's /v1 until ctx ends.
+func RunAPI(ctx context.Context, p *service.Process) int {
+	c, log := p.Config, p.Log
 	if gc, set := applyGCPercent(c, os.Getenv); set {
 		log.Info("garbage collection target set", "gc_percent", gc)
 	}
 	bindHost := conf.API.BindHost.Get(c)
 	validator, err := Validator(ctx, c, bindHost)
 	if err != nil {
-		return fail(err)
+		return p.Fail(err)
 	}
 	if _, ok := validator.(auth.NoAuth); ok {
 		log.Warn("AUTHENTICATION IS DISABLED ([DEFAULT] auth_strategy = noauth): every caller is an administrator")
 	}
 	enforcer, err := policy.New(PolicyPath(c))
 	if err != nil {
-		return fail(err)
+		return p.Fail(err)
 	}
-	store, err := backend.Open(ctx, c)
+	store, err := openStore(ctx, c)
 	if err != nil {
-		return fail(err)
+		return p.Fail(err)
 	}
 	defer store.Close()
-	if have, want, err := store.SchemaVersion(ctx); err != nil || have != want {
-		return fail(fmt.Errorf("storage schema at version %d, this vmmon needs %d (%v): run vmmon-manage db sync", have, want, err))
-	}
 	authURI := conf.Authtoken.WWWAuthenticateURI.Get(c)
 	if authURI == "" {
 		authURI = conf.Authtoken.AuthURL.Get(c)
 	}
 	// The live stream reads the agents' samples from a queue of this process's own.
-	hub := NewHub(64)
-	if opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log); err == nil {
-		host, _ := os.Hostname()
-		live := messaging.NewConsumer(opts, messaging.Queue{Name: fmt.Sprintf("vmmon-api-live.%s.%d", host, os.Getpid()), Transient: true,
-			Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*"}}}})
-		go func() {
-			if err := live.Run(ctx, hub.HandleDelivery); err != nil {
-				log.Error("live stream stopped", "error", err)
-			}
-		}()
-	} else {
-		return fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
+	hub := api.NewHub(64)
+	opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log)
+	if err != nil {
+		return p.Fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
 	}
+	host, _ := os.Hostname()
+	live := messaging.NewConsumer(opts, messaging.Queue{Name: fmt.Sprintf("vmmon-api-live.%s.%d", host, os.Getpid()), Transient: true,
+		Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*"}}}})
+	go func() {
+		if err := live.Run(ctx, hub.HandleDelivery); err != nil {
+			log.Error("live stream stopped", "error", err)
+		}
+	}()
 	runner := &actions.Runner{Store: store, Now: time.Now, Timeout: conf.Nova.ActionTimeout.Get(c)}
-	srv := New(Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub, Actions: runner,
+	requestTimeout := conf.API.RequestTimeout.Get(c)
+	srv := api.New(api.Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub, Actions: runner,
 		MaxPoints: conf.API.MaxPoints.Get(c), MaxLimit: conf.API.MaxLimit.Get(c),
 		StaleAfter: conf.Collector.StaleMultiplier.Get(c), DownAfter: conf.Collector.DownMultiplier.Get(c),
-		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c)})
+		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c), Retention: backend.Retention(c),
+		RequestTimeout: requestTimeout, StreamsPerUser: conf.API.StreamsPerUser.Get(c),
+		StreamMaxLifetime: conf.API.StreamMaxLifetime.Get(c)})
 	addr := net.JoinHostPort(bindHost, fmt.Sprint(conf.API.BindPort.Get(c)))
-	httpSrv := &http.Server{Addr: addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := NewHTTPServer(addr, srv.Handler(), c)
 	errs := make(chan error, 1)
 	go func() { errs <- httpSrv.ListenAndServe() }()
 	log.Info("vmmon-api listening", "address", addr, "storage", conf.Storage.Driver.Get(c))
@@ -137,7 +131,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	case <-ctx.Done():
 	case err := <-errs:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return fail(err)
+			return p.Fail(err)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
