@@ -8,10 +8,16 @@ package measures
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 )
+
+// GetOptsBuilder builds the query of Get.
+type GetOptsBuilder interface {
+	ToMeasuresGetQuery() (string, error)
+}
 
 // GetOpts select the points.
 type GetOpts struct {
@@ -24,52 +30,36 @@ type GetOpts struct {
 	AllDevices  bool
 }
 
-func (o GetOpts) query() string {
-	q := map[string]string{}
+// getQuery is GetOpts as the API's query parameters.
+type getQuery struct {
+	Start       string `q:"start"`
+	End         string `q:"end"`
+	Granularity string `q:"granularity"`
+	Aggregation string `q:"aggregation"`
+	Device      string `q:"device"`
+	AllDevices  bool   `q:"all_devices"`
+}
+
+// ToMeasuresGetQuery formats the options as a query string, times in UTC.
+func (o GetOpts) ToMeasuresGetQuery() (string, error) {
+	q := getQuery{Aggregation: o.Aggregation, Device: o.Device, AllDevices: o.AllDevices}
 	if !o.Start.IsZero() {
-		q["start"] = o.Start.UTC().Format(time.RFC3339)
+		q.Start = o.Start.UTC().Format(time.RFC3339)
 	}
 	if !o.End.IsZero() {
-		q["end"] = o.End.UTC().Format(time.RFC3339)
+		q.End = o.End.UTC().Format(time.RFC3339)
 	}
 	switch {
 	case o.Raw:
-		q["granularity"] = "raw"
+		q.Granularity = "raw"
 	case o.Granularity > 0:
-		q["granularity"] = itoa(o.Granularity)
+		q.Granularity = strconv.Itoa(o.Granularity)
 	}
-	if o.Aggregation != "" {
-		q["aggregation"] = o.Aggregation
+	u, err := gophercloud.BuildQueryString(q)
+	if err != nil {
+		return "", err
 	}
-	if o.Device != "" {
-		q["device"] = o.Device
-	}
-	if o.AllDevices {
-		q["all_devices"] = "true"
-	}
-	s := ""
-	for _, k := range []string{"start", "end", "granularity", "aggregation", "device", "all_devices"} {
-		if v, ok := q[k]; ok {
-			if s == "" {
-				s = "?"
-			} else {
-				s += "&"
-			}
-			s += k + "=" + v
-		}
-	}
-	return s
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+	return u.String(), nil
 }
 
 // Point is one value.
@@ -106,8 +96,17 @@ func (r GetResult) Extract() (*Measures, error) {
 }
 
 // Get reads one metric of one instance.
-func Get(ctx context.Context, c *gophercloud.ServiceClient, instanceID, metric string, opts GetOpts) (r GetResult) {
-	resp, err := c.Get(ctx, c.ServiceURL("instances", instanceID, "metrics", metric, "measures")+opts.query(), &r.Body, nil)
+func Get(ctx context.Context, c *gophercloud.ServiceClient, instanceID, metric string, opts GetOptsBuilder) (r GetResult) {
+	url := c.ServiceURL("instances", instanceID, "metrics", metric, "measures")
+	if opts != nil {
+		q, err := opts.ToMeasuresGetQuery()
+		if err != nil {
+			r.Err = err
+			return
+		}
+		url += q
+	}
+	resp, err := c.Get(ctx, url, &r.Body, nil)
 	_, r.Header, r.Err = gophercloud.ParseResponse(resp, err)
 	return
 }
