@@ -86,9 +86,10 @@ func until(t testing.TB, d time.Duration, what string, cond func() bool) {
 }
 
 type runningAgent struct {
-	stream *agentStream
-	stop   func()
-	host   string
+	stream   *agentStream
+	stop     func()
+	host     string
+	exchange string // durable, of the test's own
 }
 
 // startAgent runs a real agent on uri publishing to a durable exchange of the
@@ -127,7 +128,7 @@ func startAgent(t *testing.T, uri string, interval time.Duration) *runningAgent 
 			stop()
 		}
 	})
-	return &runningAgent{stream: st, stop: stop, host: host}
+	return &runningAgent{stream: st, stop: stop, host: host, exchange: ex}
 }
 
 func findInstance(b agentmsg.Batch, uuid string) (agentmsg.Instance, bool) {

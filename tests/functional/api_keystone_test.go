@@ -104,6 +104,23 @@ func (b *apiBed) get(t *testing.T, path, token string) (int, http.Header, string
 	return resp.StatusCode, resp.Header, string(body)
 }
 
+func (b *apiBed) post(t *testing.T, path, token, body, idempotencyKey string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", b.url+path, strings.NewReader(body))
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("Content-Type", "application/json")
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
 // Every role against every resource, on its own project's instance and on
 // another project's, with tokens from the real Keystone.
 func TestAPIKeystoneMatrix(t *testing.T) {
@@ -204,17 +221,28 @@ func TestAPIKeystoneBadTokens(t *testing.T) {
 	}
 }
 
-// Keystone unreachable is 503, not 401.
+// unreachable is a transport that refuses every request while down is set.
+type unreachable struct{ down atomic.Bool }
+
+func (u *unreachable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if u.down.Load() {
+		return nil, errors.New("connection refused (simulated)")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Keystone unreachable is 503, not 401. (TestAPIKeystoneStopped stops the
+// bed's real Keystone; this one covers the validator alone.)
 func TestAPIKeystoneUnreachable(t *testing.T) {
 	env := bedenv.Load(t)
+	tr := &unreachable{}
 	v, err := auth.NewKeystone(context.Background(), auth.KeystoneOptions{
 		AuthURL: env.Get(t, "VMMON_KEYSTONE_URL"), Username: "vmmon", Password: env.Get(t, "VMMON_TEST_PASSWORD"),
-		UserDomainName: "Default", ProjectName: "service", ProjectDomainName: "Default", CacheTime: time.Minute})
+		UserDomainName: "Default", ProjectName: "service", ProjectDomainName: "Default", CacheTime: time.Minute, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Point the validator's identity client at a closed port.
-	auth.RedirectForTest(v, "http://127.0.0.1:1/v3/")
+	tr.down.Store(true)
 	_, err = v.Validate(context.Background(), "some-token")
 	if !errors.Is(err, auth.ErrUnavailable) {
 		t.Errorf("unreachable Keystone: %v; want ErrUnavailable", err)

@@ -6,6 +6,8 @@ package actions
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,6 +146,53 @@ func novaError(err error) error {
 	return fmt.Errorf("%w: %w", ErrNovaUnavailable, err)
 }
 
+// Idempotency keys: at most MaxKeyLength printable ASCII characters,
+// remembered for storage.IdempotencyTTL, and scoped to the project, user
+// and instance of the request.
+const MaxKeyLength = 255
+
+// ErrBadKey is an Idempotency-Key vmmon cannot take.
+var ErrBadKey = errors.New("bad Idempotency-Key")
+
+// ErrKeyReused is an Idempotency-Key used before with another request.
+var ErrKeyReused = errors.New("Idempotency-Key reused with a different request")
+
+// ValidateKey checks an Idempotency-Key header ("" is none).
+func ValidateKey(key string) error {
+	if len(key) > MaxKeyLength {
+		return fmt.Errorf("%w: it has %d characters; at most %d", ErrBadKey, len(key), MaxKeyLength)
+	}
+	for _, c := range key {
+		if c < 0x21 || c > 0x7e {
+			return fmt.Errorf("%w: only printable ASCII characters without spaces are allowed", ErrBadKey)
+		}
+	}
+	return nil
+}
+
+// scopedKey is what storage keeps of a key: its hash with the project,
+// user and instance, so that one caller's key never finds another's action.
+func scopedKey(projectID, userID, instanceID, key string) string {
+	if key == "" {
+		return ""
+	}
+	h := sha256.New()
+	for _, part := range []string{projectID, userID, instanceID, key} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "v2-" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Origin is who asks for an action, and how Nova is reached for them.
+type Origin struct {
+	ComputeURL string // Nova's public endpoint in the caller's catalog
+	Token      string // the caller's own token
+	RequestID  string // vmmon's request id, passed to Nova as the global one
+	UserID     string
+	ProjectID  string // the caller's project
+}
+
 // Runner performs actions.
 type Runner struct {
 	Store storage.Store
@@ -152,28 +201,35 @@ type Runner struct {
 	Timeout time.Duration
 }
 
-// Do calls Nova for inst with the caller's token at computeURL and records
-// the action. An Idempotency-Key used before returns the first action and
-// storage.ErrConflict.
-func (rn *Runner) Do(ctx context.Context, computeURL, token, requestID, userID string, inst storage.Instance, r Request, key string) (storage.Action, error) {
+// Do calls Nova for inst with the caller's token and records the action.
+// An Idempotency-Key the same caller used before on the same instance
+// returns the first action and storage.ErrConflict, or ErrKeyReused when
+// the request differs.
+func (rn *Runner) Do(ctx context.Context, o Origin, inst storage.Instance, r Request, key string) (storage.Action, error) {
+	if err := ValidateKey(key); err != nil {
+		return storage.Action{}, err
+	}
 	params, _ := json.Marshal(r)
 	now := rn.Now().UTC()
-	a := storage.Action{ID: strings.TrimPrefix(requestID, "req-"), InstanceID: inst.ID, ProjectID: inst.ProjectID, UserID: userID,
-		Action: r.Action, Params: string(params), Status: "pending", RequestID: requestID, IdempotencyKey: key,
-		CreatedAt: now, UpdatedAt: now}
+	a := storage.Action{ID: strings.TrimPrefix(o.RequestID, "req-"), InstanceID: inst.ID, ProjectID: inst.ProjectID, UserID: o.UserID,
+		Action: r.Action, Params: string(params), Status: "pending", RequestID: o.RequestID,
+		IdempotencyKey: scopedKey(o.ProjectID, o.UserID, inst.ID, key), CreatedAt: now, UpdatedAt: now}
 	// Recorded before Nova is called: Nova may notify the end before it answers.
 	stored, err := rn.Store.PutAction(ctx, a)
 	if errors.Is(err, storage.ErrConflict) {
+		if stored.Action != a.Action || stored.Params != a.Params {
+			return stored, fmt.Errorf("%w: it was used for %s %s", ErrKeyReused, stored.Action, stored.Params)
+		}
 		return stored, err
 	}
 	if err != nil {
 		return a, err
 	}
 	provider := &gophercloud.ProviderClient{}
-	provider.SetToken(token)
+	provider.SetToken(o.Token)
 	provider.HTTPClient = http.Client{Timeout: 30 * time.Second}
-	c := &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: strings.TrimSuffix(computeURL, "/") + "/",
-		MoreHeaders: map[string]string{"X-OpenStack-Request-ID": requestID}}
+	c := &gophercloud.ServiceClient{ProviderClient: provider, Endpoint: strings.TrimSuffix(o.ComputeURL, "/") + "/",
+		MoreHeaders: map[string]string{"X-OpenStack-Request-ID": o.RequestID}}
 	h, err := runners[r.Action](ctx, c, inst.ID, r)
 	if err != nil {
 		err = novaError(err)

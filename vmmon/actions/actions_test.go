@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,27 +65,82 @@ func TestNovaAnswers(t *testing.T) {
 	ctx := context.Background()
 	inst := func(id string) storage.Instance { return storage.Instance{ID: id, ProjectID: "p"} }
 
-	a, err := rn.Do(ctx, nova.URL, "user-token", "req-00000000-0000-4000-8000-000000000001", "u", inst("ok"), Request{Action: "stop"}, "")
+	a, err := rn.Do(ctx, Origin{ComputeURL: nova.URL, Token: "user-token", RequestID: "req-00000000-0000-4000-8000-000000000001", UserID: "u", ProjectID: "p"}, inst("ok"), Request{Action: "stop"}, "")
 	if err != nil || a.Status != "pending" || a.NovaRequestID != "req-nova-1" || gotToken != "user-token" ||
 		gotGlobal != "req-00000000-0000-4000-8000-000000000001" {
 		t.Errorf("accepted: %+v %v token %q global %q", a, err, gotToken, gotGlobal)
 	}
 	for id, want := range map[string]int{"locked": 409, "gone": 404, "badtoken": 401} {
-		_, err := rn.Do(ctx, nova.URL, "t", "req-00000000-0000-4000-8000-00000000000"+string(rune('2'+len(id)%5)), "u", inst(id), Request{Action: "pause"}, "")
+		_, err := rn.Do(ctx, Origin{ComputeURL: nova.URL, Token: "t", RequestID: "req-00000000-0000-4000-8000-00000000000" + string(rune('2'+len(id)%5)), UserID: "u", ProjectID: "p"}, inst(id), Request{Action: "pause"}, "")
 		var ne *NovaError
 		if !errors.As(err, &ne) || ne.Status != want || ne.Message == "" {
 			t.Errorf("%s: %v; want Nova's %d with its message", id, err, want)
 		}
 	}
-	if _, err := rn.Do(ctx, nova.URL, "t", "req-x5", "u", inst("broken"), Request{Action: "pause"}, ""); !errors.Is(err, ErrNovaUnavailable) {
+	if _, err := rn.Do(ctx, Origin{ComputeURL: nova.URL, Token: "t", RequestID: "req-x5", UserID: "u", ProjectID: "p"}, inst("broken"), Request{Action: "pause"}, ""); !errors.Is(err, ErrNovaUnavailable) {
 		t.Errorf("5xx: %v", err)
 	}
-	if _, err := rn.Do(ctx, "http://127.0.0.1:1/v2.1", "t", "req-x6", "u", inst("ok2"), Request{Action: "pause"}, ""); !errors.Is(err, ErrNovaUnavailable) {
+	if _, err := rn.Do(ctx, Origin{ComputeURL: "http://127.0.0.1:1/v2.1", Token: "t", RequestID: "req-x6", UserID: "u", ProjectID: "p"}, inst("ok2"), Request{Action: "pause"}, ""); !errors.Is(err, ErrNovaUnavailable) {
 		t.Errorf("unreachable: %v", err)
 	}
 	// A pending action without news becomes unknown after the timeout.
 	rn.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if got := rn.Expire(ctx, a); got.Status != "unknown" {
 		t.Errorf("expired action: %+v", got)
+	}
+}
+
+// Idempotency keys belong to (project, user, instance): the same key from
+// the same caller returns the first action; from another project, user or
+// on another instance it is a new action; with another body it is refused;
+// a key too long or with spaces is refused before anything is stored.
+func TestIdempotencyKeys(t *testing.T) {
+	calls := 0
+	nova := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++; w.WriteHeader(202) }))
+	defer nova.Close()
+	st, err := embedded.Open(t.TempDir(), storage.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rn := &Runner{Store: st, Now: time.Now, Timeout: time.Minute}
+	ctx := context.Background()
+	n := 0
+	origin := func(project, user string) Origin {
+		n++
+		return Origin{ComputeURL: nova.URL, Token: "t", RequestID: fmt.Sprintf("req-00000000-0000-4000-8000-%012d", n), UserID: user, ProjectID: project}
+	}
+	instA := storage.Instance{ID: "i-a", ProjectID: "pa"}
+	first, err := rn.Do(ctx, origin("pa", "ua"), instA, Request{Action: "stop"}, "key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := rn.Do(ctx, origin("pa", "ua"), instA, Request{Action: "stop"}, "key-1")
+	if !errors.Is(err, storage.ErrConflict) || again.ID != first.ID {
+		t.Errorf("same caller, same key: %+v %v; want the first action", again, err)
+	}
+	if _, err := rn.Do(ctx, origin("pa", "ua"), instA, Request{Action: "pause"}, "key-1"); !errors.Is(err, ErrKeyReused) {
+		t.Errorf("same key, other body: %v; want ErrKeyReused", err)
+	}
+	for name, o := range map[string]Origin{"other project": origin("pb", "ua"), "other user": origin("pa", "ub")} {
+		got, err := rn.Do(ctx, o, instA, Request{Action: "stop"}, "key-1")
+		if err != nil || got.ID == first.ID || got.UserID != o.UserID {
+			t.Errorf("%s: %+v %v; want an action of its own", name, got, err)
+		}
+	}
+	got, err := rn.Do(ctx, origin("pa", "ua"), storage.Instance{ID: "i-b", ProjectID: "pa"}, Request{Action: "stop"}, "key-1")
+	if err != nil || got.ID == first.ID {
+		t.Errorf("other instance: %+v %v", got, err)
+	}
+	if calls != 4 {
+		t.Errorf("Nova called %d times; want 4 (the repeat and the refused one not)", calls)
+	}
+	for _, key := range []string{strings.Repeat("k", MaxKeyLength+1), "has space", "tab\t", "é"} {
+		if _, err := rn.Do(ctx, origin("pa", "ua"), instA, Request{Action: "stop"}, key); !errors.Is(err, ErrBadKey) {
+			t.Errorf("key %q: %v; want ErrBadKey", key, err)
+		}
+	}
+	if calls != 4 {
+		t.Errorf("Nova called for a refused key")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,11 @@ import (
 // first, then Nova with the caller's own token.
 func (s *Server) createAction(w http.ResponseWriter, r *http.Request) {
 	if _, ok := params(w, r); !ok {
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if err := actions.ValidateKey(key); err != nil {
+		fail(w, r, http.StatusBadRequest, "vmmon.actions.bad_idempotency_key", err.Error()+".")
 		return
 	}
 	inst, ok := s.instance(w, r, "vmmon:instance:action")
@@ -52,14 +58,19 @@ func (s *Server) createAction(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusServiceUnavailable, "vmmon.actions.no_compute", "The caller's catalog has no public compute endpoint.")
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	a, err := s.cfg.Actions.Do(r.Context(), caller.ComputeURL, caller.Token, requestID(r), caller.UserID, inst, req, key)
+	a, err := s.cfg.Actions.Do(r.Context(), actions.Origin{ComputeURL: caller.ComputeURL, Token: caller.Token, RequestID: requestID(r),
+		UserID: caller.UserID, ProjectID: caller.ProjectID}, inst, req, key)
 	var ne *actions.NovaError
 	switch {
+	case errors.Is(err, actions.ErrKeyReused):
+		fail(w, r, http.StatusUnprocessableEntity, "vmmon.actions.idempotency_key_reused",
+			"This Idempotency-Key was used for another request on this instance within the last 24 hours ("+a.Action+
+				"): use a new key for a new request.")
+		return
 	case errors.Is(err, storage.ErrConflict):
 		// The same request again: the first action, not a second one.
 		w.Header().Set("Location", baseURL(r)+"/v1/instances/"+inst.ID+"/actions/"+a.ID)
-		writeJSON(w, http.StatusAccepted, map[string]any{"action": a})
+		writeJSON(w, http.StatusAccepted, actionResponse{Action: a})
 		return
 	case errors.As(err, &ne):
 		code := map[int]string{http.StatusConflict: "vmmon.nova.conflict", http.StatusNotFound: "vmmon.nova.not_found",
@@ -78,36 +89,55 @@ func (s *Server) createAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", baseURL(r)+"/v1/instances/"+inst.ID+"/actions/"+a.ID)
-	writeJSON(w, http.StatusAccepted, map[string]any{"action": a})
+	writeJSON(w, http.StatusAccepted, actionResponse{Action: a})
 }
 
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
-	if _, ok := params(w, r); !ok {
+	q, ok := params(w, r, "limit", "marker")
+	if !ok {
 		return
 	}
-	inst, ok := s.instance(w, r, "vmmon:instance:action")
+	inst, ok := s.instance(w, r, "vmmon:instance:action:list")
+	if !ok {
+		return
+	}
+	limit, ok := parseLimit(w, r, q, s.cfg.MaxLimit)
 	if !ok {
 		return
 	}
 	list, err := s.cfg.Store.ListActions(r.Context(), inst.ID)
 	if err != nil {
-		s.internal(w, r, err)
+		s.deadlineOrInternal(w, r, err)
 		return
 	}
+	// Oldest first; the page starts after the marker's action.
+	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
+	if m := q.Get("marker"); m != "" {
+		i := slices.IndexFunc(list, func(a storage.Action) bool { return a.ID == m })
+		if i < 0 {
+			fail(w, r, http.StatusBadRequest, "vmmon.query.bad_marker", fmt.Sprintf("marker %q: no such action on this instance.", m))
+			return
+		}
+		list = list[i+1:]
+	}
+	if len(list) > limit {
+		list = list[:limit]
+	}
+	marker := ""
 	for i := range list {
 		if s.cfg.Actions != nil {
 			list[i] = s.cfg.Actions.Expire(r.Context(), list[i])
 		}
+		marker = list[i].ID
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
-	writeJSON(w, http.StatusOK, map[string]any{"actions": list})
+	writeJSON(w, http.StatusOK, actionsResponse{Actions: list, ActionsLinks: pageLinks(r, q, marker, limit, len(list))})
 }
 
 func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 	if _, ok := params(w, r); !ok {
 		return
 	}
-	inst, ok := s.instance(w, r, "vmmon:instance:action")
+	inst, ok := s.instance(w, r, "vmmon:instance:action:list")
 	if !ok {
 		return
 	}
@@ -123,5 +153,5 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Actions != nil {
 		a = s.cfg.Actions.Expire(r.Context(), a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"action": a})
+	writeJSON(w, http.StatusOK, actionResponse{Action: a})
 }

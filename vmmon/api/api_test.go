@@ -232,13 +232,6 @@ func TestAccessMatrix(t *testing.T) {
 
 func TestListInstances(t *testing.T) {
 	s := newSetup(t)
-	ids := func(r *response) []string {
-		var out []string
-		for _, x := range r.list("instances") {
-			out = append(out, x.(map[string]any)["id"].(string))
-		}
-		return out
-	}
 	if got := ids(s.do("GET", "/v1/instances", "member").expect(200)); len(got) != 2 || got[0] != instA {
 		t.Errorf("member's own project: %v", got)
 	}
@@ -256,10 +249,10 @@ func TestListInstances(t *testing.T) {
 	// Paging: limit 1 gives a next link that leads to the second page.
 	r := s.do("GET", "/v1/instances?limit=1", "member").expect(200)
 	links := r.list("instances_links")
-	if len(links) != 1 {
-		t.Fatalf("no next link: %s", r.raw)
+	if len(links) != 2 || links[0].(map[string]any)["rel"] != "self" || links[1].(map[string]any)["rel"] != "next" {
+		t.Fatalf("want self and next links: %s", r.raw)
 	}
-	next := links[0].(map[string]any)["href"].(string)
+	next := links[1].(map[string]any)["href"].(string)
 	next = next[strings.Index(next, "/v1/"):]
 	if got := ids(s.do("GET", next, "member").expect(200)); len(got) != 1 || got[0] != instA2 {
 		t.Errorf("second page %v", got)
@@ -366,17 +359,18 @@ func TestLiveStream(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	_, _ = rd.ReadString('\n') // the opening comment
-	_, _ = rd.ReadString('\n')
+	if opening := readEvent(rd); opening["retry"] != "3000" {
+		t.Errorf("the stream does not tell browsers when to reconnect: %v", opening)
+	}
 	for hub.Clients() != 1 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	hub.HandleDelivery(context.Background(), batchDelivery(t, instA, 42))
 	hub.HandleDelivery(context.Background(), batchDelivery(t, instB, 7)) // not this stream's
-	ev, _ := rd.ReadString('\n')
-	data, _ := rd.ReadString('\n')
-	if ev != "event: sample\n" || !strings.Contains(data, `"value":42`) || !strings.Contains(data, instA) {
-		t.Errorf("event %q %q", ev, data)
+	ev := readEvent(rd)
+	if ev["event"] != "sample" || ev["id"] != "1" || !strings.Contains(ev["data"], `"value":42`) || !strings.Contains(ev["data"], instA) ||
+		strings.Contains(ev["data"], "cmp1") {
+		t.Errorf("event %v; want sample 1 of %s without its host", ev, instA)
 	}
 	resp.Body.Close()
 	deadline := time.Now().Add(2 * time.Second)
@@ -387,7 +381,7 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("%d clients after the client left", hub.Clients())
 	}
 	// A client that reads nothing is dropped once its buffer is full.
-	slow := hub.subscribe(instA)
+	slow, _ := hub.subscribe(instA, "u-slow", 0)
 	for i := 0; i < 5; i++ {
 		hub.HandleDelivery(context.Background(), batchDelivery(t, instA, float64(i)))
 	}
@@ -398,5 +392,87 @@ func TestLiveStream(t *testing.T) {
 	}
 	if hub.Clients() != 0 {
 		t.Errorf("%d clients after the slow one was dropped", hub.Clients())
+	}
+}
+
+// readEvent reads one Server-Sent Event (up to its blank line) as field →
+// value; comment lines are skipped.
+func readEvent(rd *bufio.Reader) map[string]string {
+	ev := map[string]string{}
+	for {
+		line, err := rd.ReadString('\n')
+		line = strings.TrimSuffix(line, "\n")
+		if err != nil || (line == "" && len(ev) > 0) {
+			return ev
+		}
+		if k, v, ok := strings.Cut(line, ": "); ok && k != "" {
+			ev[k] = v
+		}
+	}
+}
+
+// A user may hold only so many streams; a stream ends when its token
+// expires (and at its maximum lifetime); the host is shown to those the
+// host rule allows.
+func TestLiveStreamLimits(t *testing.T) {
+	st, _ := embedded.Open(t.TempDir(), storage.Retention{})
+	defer st.Close()
+	_ = st.PutInstance(context.Background(), storage.Instance{ID: instA, ProjectID: "p-a", Host: "cmp1", UpdatedAt: now})
+	pol, _ := policy.New("")
+	hub := NewHub(8)
+	expiring := tokens{
+		"soon":  {UserID: "u-soon", ProjectID: "p-a", Roles: []string{"reader"}, ExpiresAt: time.Now().Add(500 * time.Millisecond)},
+		"admin": callers["admin"], "reader": callers["reader"],
+	}
+	srv := httptest.NewServer(New(Config{Store: st, Validator: expiring, Policy: pol, Log: quiet, Live: hub, StreamsPerUser: 1,
+		StreamMaxLifetime: time.Minute, Now: func() time.Time { return now }}).Handler())
+	t.Cleanup(srv.Close)
+	open := func(token string) (*http.Response, *bufio.Reader) {
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/instances/"+instA+"/stream", nil)
+		req.Header.Set("X-Auth-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp, bufio.NewReader(resp.Body)
+	}
+	first, rd := open("reader")
+	readEvent(rd)
+	if first.StatusCode != 200 {
+		t.Fatalf("first stream: %d", first.StatusCode)
+	}
+	if second, _ := open("reader"); second.StatusCode != http.StatusTooManyRequests || second.Header.Get("Retry-After") == "" {
+		t.Errorf("a second stream of the same user: %d; want 429 with Retry-After", second.StatusCode)
+	}
+	admin, ard := open("admin")
+	readEvent(ard)
+	if admin.StatusCode != 200 {
+		t.Fatalf("another user's stream: %d", admin.StatusCode)
+	}
+	for hub.Clients() != 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hub.HandleDelivery(context.Background(), batchDelivery(t, instA, 5))
+	if ev := readEvent(ard); !strings.Contains(ev["data"], `"host":"cmp1"`) {
+		t.Errorf("the administrator's sample has no host: %v", ev)
+	}
+	if ev := readEvent(rd); ev["event"] != "sample" || strings.Contains(ev["data"], "cmp1") {
+		t.Errorf("the reader's sample: %v; want one without the host", ev)
+	}
+	soon, srd := open("soon")
+	readEvent(srd)
+	if soon.StatusCode != 200 {
+		t.Fatalf("stream of an expiring token: %d", soon.StatusCode)
+	}
+	done := make(chan map[string]string, 1)
+	go func() { done <- readEvent(srd) }()
+	select {
+	case ev := <-done:
+		if ev["event"] != "end" {
+			t.Errorf("at the token's expiry: %v; want the end event", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the stream outlived its token")
 	}
 }

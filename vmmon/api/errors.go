@@ -24,7 +24,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // fail answers with one error; code is a stable identifier (vmmon.xxx).
 func fail(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	writeJSON(w, status, map[string]any{"errors": []apiError{{
+	writeJSON(w, status, errorsResponse{Errors: []apiError{{
 		RequestID: requestID(r), Code: code, Status: status, Title: http.StatusText(status), Detail: detail,
 	}}})
 }

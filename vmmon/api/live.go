@@ -11,6 +11,7 @@ import (
 
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/policy"
 )
 
 // Hub fans the agents' samples out to the clients streaming an instance.
@@ -19,39 +20,53 @@ import (
 type Hub struct {
 	mu     sync.Mutex
 	subs   map[string]map[*subscriber]struct{}
+	users  map[string]int // open streams by user
 	buffer int
 }
 
 type subscriber struct {
-	ch      chan []byte
+	ch      chan sample
 	dropped chan struct{}
 }
+
+// sample is one instance's sample as JSON, with its host (for those the
+// host rule allows) and without.
+type sample struct{ full, public []byte }
 
 // NewHub returns a hub that keeps at most buffer events per client.
 func NewHub(buffer int) *Hub {
 	if buffer <= 0 {
 		buffer = 64
 	}
-	return &Hub{subs: map[string]map[*subscriber]struct{}{}, buffer: buffer}
+	return &Hub{subs: map[string]map[*subscriber]struct{}{}, users: map[string]int{}, buffer: buffer}
 }
 
-func (h *Hub) subscribe(id string) *subscriber {
-	s := &subscriber{ch: make(chan []byte, h.buffer), dropped: make(chan struct{})}
+// subscribe opens a stream of instance id for user, unless user has
+// perUser streams open already (0: no cap).
+func (h *Hub) subscribe(id, user string, perUser int) (*subscriber, bool) {
+	s := &subscriber{ch: make(chan sample, h.buffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if perUser > 0 && h.users[user] >= perUser {
+		return nil, false
+	}
+	h.users[user]++
 	if h.subs[id] == nil {
 		h.subs[id] = map[*subscriber]struct{}{}
 	}
 	h.subs[id][s] = struct{}{}
-	return s
+	return s, true
 }
 
-func (h *Hub) unsubscribe(id string, s *subscriber) {
+func (h *Hub) unsubscribe(id, user string, s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.subs[id], s)
 	if len(h.subs[id]) == 0 {
 		delete(h.subs, id)
+	}
+	if h.users[user]--; h.users[user] <= 0 {
+		delete(h.users, user)
 	}
 }
 
@@ -67,7 +82,7 @@ func (h *Hub) Clients() int {
 }
 
 // publish hands data to the instance's clients without ever blocking.
-func (h *Hub) publish(id string, data []byte) {
+func (h *Hub) publish(id string, data sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[id] {
@@ -100,17 +115,41 @@ func (h *Hub) HandleDelivery(_ context.Context, d messaging.Delivery) messaging.
 	if agentmsg.Unwrap(m.Payload, agentmsg.ObjectBatch, &b) != nil {
 		return messaging.Ack
 	}
+	type view struct {
+		InstanceID string `json:"instance_id"`
+		Host       string `json:"host,omitempty"`
+		Timestamp  any    `json:"timestamp"`
+		State      any    `json:"state"`
+		Metrics    any    `json:"metrics"`
+	}
 	for _, in := range b.Instances {
-		data, err := json.Marshal(map[string]any{"instance_id": in.UUID, "host": b.Host, "timestamp": in.Time,
-			"state": in.State, "metrics": in.Metrics})
+		h.mu.Lock()
+		watched := len(h.subs[in.UUID]) > 0
+		h.mu.Unlock()
+		if !watched {
+			continue
+		}
+		v := view{InstanceID: in.UUID, Timestamp: in.Time, State: in.State, Metrics: in.Metrics}
+		public, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		v.Host = b.Host
+		full, err := json.Marshal(v)
 		if err == nil {
-			h.publish(in.UUID, data)
+			h.publish(in.UUID, sample{full: full, public: public})
 		}
 	}
 	return messaging.Ack
 }
 
-// stream serves GET /v1/instances/{id}/stream as Server-Sent Events.
+// streamRetry is what browsers are told to wait before they reconnect.
+const streamRetry = 3 * time.Second
+
+// stream serves GET /v1/instances/{id}/stream as Server-Sent Events. A
+// stream ends when the client goes, falls behind, reaches the maximum
+// lifetime or its token expires; each event carries an id and the stream a
+// retry delay, so that browsers reconnect by themselves.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	if _, ok := params(w, r); !ok {
 		return
@@ -123,35 +162,64 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusServiceUnavailable, "vmmon.stream.unavailable", "This vmmon-api has no live stream configured.")
 		return
 	}
-	flusher, ok := w.(http.Flusher)
+	caller := callerOf(r)
+	sub, ok := s.cfg.Live.subscribe(inst.ID, caller.UserID, s.cfg.StreamsPerUser)
 	if !ok {
-		s.internal(w, r, fmt.Errorf("response writer cannot flush"))
+		w.Header().Set("Retry-After", "30")
+		fail(w, r, http.StatusTooManyRequests, "vmmon.stream.too_many",
+			fmt.Sprintf("You have %d live streams open, the most allowed; close one first.", s.cfg.StreamsPerUser))
 		return
 	}
-	sub := s.cfg.Live.subscribe(inst.ID)
-	defer s.cfg.Live.unsubscribe(inst.ID, sub)
+	defer s.cfg.Live.unsubscribe(inst.ID, caller.UserID, sub)
+	showHost := s.allowed(r, "vmmon:instance:host", policy.Target{"project_id": inst.ProjectID})
+	rc := http.NewResponseController(w)
+	// The server's read timeout is for the request; a stream lives longer.
+	_ = rc.SetReadDeadline(time.Time{})
+	lifetime := s.cfg.StreamMaxLifetime
+	if until := time.Until(caller.ExpiresAt); !caller.ExpiresAt.IsZero() && until < lifetime {
+		lifetime = until
+	}
+	end := time.NewTimer(lifetime)
+	defer end.Stop()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": streaming samples of %s\n\n", inst.ID)
-	flusher.Flush()
+	// A stream outlives the server's write timeout: each write gets its own.
+	write := func(format string, a ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := fmt.Fprintf(w, format, a...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write("retry: %d\n: streaming samples of %s\n\n", streamRetry.Milliseconds(), inst.ID) {
+		return
+	}
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-sub.dropped:
-			fmt.Fprint(w, "event: error\ndata: {\"detail\": \"the client did not keep up and was dropped; reconnect\"}\n\n")
-			flusher.Flush()
+		case <-end.C:
+			write("event: end\ndata: {\"detail\": \"the stream reached its maximum lifetime or the token expired; reconnect with a valid token\"}\n\n")
 			return
-		case data := <-sub.ch:
-			fmt.Fprintf(w, "event: sample\ndata: %s\n\n", data)
-			flusher.Flush()
+		case <-sub.dropped:
+			write("event: error\ndata: {\"detail\": \"the client did not keep up and was dropped; reconnect\"}\n\n")
+			return
+		case smp := <-sub.ch:
+			data := smp.public
+			if showHost {
+				data = smp.full
+			}
+			if !write("id: %d\nevent: sample\ndata: %s\n\n", n, data) {
+				return
+			}
 		case <-keepalive.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
-			flusher.Flush()
+			if !write(": keep-alive\n\n") {
+				return
+			}
 		}
 	}
 }

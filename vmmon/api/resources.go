@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -40,10 +43,11 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := callerOf(r)
-	if !s.allowed(r, "vmmon:instance:list", policy.Target{"project_id": caller.ProjectID}) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Policy does not allow vmmon:instance:list.")
+	if !s.authorize(w, r, "vmmon:instance:list", policy.Target{"project_id": caller.ProjectID}, "") {
 		return
 	}
+	// A project-scoped caller lists its project; a caller without a project
+	// (a system-scoped token) every project, if the all-projects rule lets it.
 	query := storage.InstanceQuery{ProjectID: caller.ProjectID, Host: q.Get("host"), State: q.Get("state"), Marker: q.Get("marker")}
 	all := q.Get("all_projects")
 	switch all {
@@ -57,12 +61,13 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	if p := q.Get("project_id"); p != "" {
 		query.ProjectID = p
 	}
-	if query.ProjectID != caller.ProjectID && !s.allowed(r, "vmmon:instance:list:all_projects", policy.Target{"project_id": query.ProjectID}) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Only an administrator may list the instances of other projects.")
+	if (query.ProjectID == "" || query.ProjectID != caller.ProjectID) &&
+		!s.authorize(w, r, "vmmon:instance:list:all_projects", policy.Target{"project_id": query.ProjectID},
+			"Only a cloud administrator or reader may list the instances of other projects.") {
 		return
 	}
-	if (q.Get("host") != "") && !s.allowed(r, "vmmon:host:list", nil) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Only an administrator may filter by host.")
+	if q.Get("host") != "" && !s.authorize(w, r, "vmmon:instance:host", policy.Target{"project_id": query.ProjectID},
+		"Only a cloud administrator or reader may filter by host.") {
 		return
 	}
 	if m := query.Marker; m != "" && !validID(m) {
@@ -79,17 +84,56 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	out := map[string]any{"instances": list}
-	if len(list) == limit {
+	out := instancesResponse{Instances: make([]instanceView, 0, len(list))}
+	for _, in := range list {
+		out.Instances = append(out.Instances, s.instanceView(r, in))
+	}
+	marker := ""
+	if len(list) > 0 {
+		marker = list[len(list)-1].ID
+	}
+	out.InstancesLinks = pageLinks(r, q, marker, limit, len(list))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// instanceView shows the host of an instance only to those the host rule
+// allows; everyone gets host_id.
+func (s *Server) instanceView(r *http.Request, in storage.Instance) instanceView {
+	v := instanceView{Instance: in, HostID: hostID(in.ProjectID, in.Host)}
+	if s.allowed(r, "vmmon:instance:host", policy.Target{"project_id": in.ProjectID}) {
+		v.Host, v.Node = in.Host, in.Node
+	}
+	return v
+}
+
+// hostID names a host without revealing it, as Nova's hostId does: the
+// same host has another id in every project.
+func hostID(projectID, host string) string {
+	if host == "" {
+		return ""
+	}
+	sum := sha256.Sum224([]byte(projectID + host))
+	return hex.EncodeToString(sum[:])
+}
+
+// pageLinks are a collection's links: itself and, when the page is full,
+// the next page (from marker on).
+func pageLinks(r *http.Request, q url.Values, marker string, limit, n int) []link {
+	self := baseURL(r) + r.URL.Path
+	if len(q) > 0 {
+		self += "?" + q.Encode()
+	}
+	links := []link{{Rel: "self", Href: self}}
+	if n >= limit && marker != "" {
 		next := url.Values{}
 		for k, v := range q {
 			next[k] = v
 		}
-		next.Set("marker", list[len(list)-1].ID)
+		next.Set("marker", marker)
 		next.Set("limit", strconv.Itoa(limit))
-		out["instances_links"] = []map[string]string{{"rel": "next", "href": baseURL(r) + "/v1/instances?" + next.Encode()}}
+		links = append(links, link{Rel: "next", Href: baseURL(r) + r.URL.Path + "?" + next.Encode()})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return links
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +144,8 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	agent := map[string]any{"host": inst.Host, "status": "unknown"}
+	view := s.instanceView(r, inst)
+	agent := agentView{Host: view.Host, Status: "unknown"}
 	if inst.Host != "" {
 		h, err := s.cfg.Store.GetHost(r.Context(), inst.Host)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -109,7 +154,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		if err == nil {
 			status, age := s.hostStatus(h)
-			agent["status"], agent["heartbeat_age_s"], agent["last_heartbeat"] = status, age, h.LastHeartbeat
+			agent.Status, agent.HeartbeatAge, agent.LastHeartbeat = status, &age, &h.LastHeartbeat
 		}
 	}
 	latest, err := s.cfg.Store.Metrics(r.Context(), inst.ID)
@@ -117,7 +162,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"instance": inst, "agent": agent, "data_stale": agent["status"] != "up", "latest": latest})
+	writeJSON(w, http.StatusOK, instanceResponse{Instance: view, Agent: agent, DataStale: agent.Status != "up", Latest: latest})
 }
 
 func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +178,7 @@ func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metrics": ms})
+	writeJSON(w, http.StatusOK, metricsResponse{Metrics: ms})
 }
 
 func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
@@ -141,13 +186,14 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if id := mux.Vars(r)["id"]; !validID(id) {
-		fail(w, r, http.StatusBadRequest, "vmmon.instance.bad_id", fmt.Sprintf("%q is not an instance UUID.", id))
+	// Access first: nothing is read for a caller who may not see the instance.
+	if _, ok := s.instance(w, r, "vmmon:instance:get"); !ok {
 		return
 	}
 	now := s.cfg.Now().UTC()
 	mq := storage.MeasureQuery{InstanceID: mux.Vars(r)["id"], Metric: mux.Vars(r)["name"], Device: q.Get("device"),
-		Start: now.Add(-time.Hour), End: now, Granularity: time.Minute, Aggregation: q.Get("aggregation"), MaxPoints: s.cfg.MaxPoints}
+		Start: now.Add(-time.Hour), End: now, Granularity: time.Minute, Aggregation: q.Get("aggregation"), MaxPoints: s.cfg.MaxPoints,
+		Retention: s.cfg.Retention}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time
@@ -185,40 +231,50 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 	if mq.Aggregation == "" {
 		mq.Aggregation = "mean"
 	}
-	// The points are read while the instance is checked, and answered only
-	// if the caller may see it.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	type result struct {
-		series []storage.Series
-		err    error
-	}
-	read := make(chan result, 1)
-	go func() {
-		series, err := s.cfg.Store.Measures(ctx, mq)
-		read <- result{series, err}
-	}()
-	if _, ok := s.instance(w, r, "vmmon:instance:get"); !ok {
-		cancel()
-		<-read
-		return
-	}
-	res := <-read
-	series, err := res.series, res.err
+	series, err := s.cfg.Store.Measures(r.Context(), mq)
 	var ie *storage.InvalidError
 	if errors.As(err, &ie) {
 		fail(w, r, http.StatusBadRequest, "vmmon.measures.invalid", ie.Error())
 		return
 	}
 	if err != nil {
-		s.internal(w, r, err)
+		s.deadlineOrInternal(w, r, err)
+		return
+	}
+	if n := countPoints(series); n > mq.MaxPoints {
+		fail(w, r, http.StatusBadRequest, "vmmon.measures.invalid", fmt.Sprintf(
+			"granularity: the range holds %d points, more than the limit of %d: narrow the range or choose a coarser granularity", n, mq.MaxPoints))
 		return
 	}
 	s.writeMeasures(w, r, mq, series)
 }
 
+func countPoints(series []storage.Series) int {
+	n := 0
+	for _, x := range series {
+		n += len(x.Points)
+	}
+	return n
+}
+
+// deadlineOrInternal answers 503 when the request ran out of time, 500
+// otherwise.
+func (s *Server) deadlineOrInternal(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		fail(w, r, http.StatusServiceUnavailable, "vmmon.timeout",
+			fmt.Sprintf("The request took longer than %s; narrow it (a shorter range, a smaller limit) or try again later.", s.cfg.RequestTimeout))
+		return
+	}
+	s.internal(w, r, err)
+}
+
+// eventMarker names an event in a page's marker: its time and id.
+func eventMarker(e storage.Event) string {
+	return e.Time.UTC().Format(time.RFC3339Nano) + "," + e.ID
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	q, ok := params(w, r, "start", "end", "limit")
+	q, ok := params(w, r, "start", "end", "limit", "marker")
 	if !ok {
 		return
 	}
@@ -244,49 +300,114 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_range", "end must be after start.")
 		return
 	}
-	if eq.Limit, ok = parseLimit(w, r, q, s.cfg.MaxLimit); !ok {
+	limit, ok := parseLimit(w, r, q, s.cfg.MaxLimit)
+	if !ok {
 		return
 	}
+	// Events come newest first; a marker (time,id of the last event of the
+	// previous page) continues below it. Events of the marker's millisecond
+	// are read again and skipped up to the marker.
+	var markerTime time.Time
+	markerID := ""
+	if m := q.Get("marker"); m != "" {
+		ts, id, found := strings.Cut(m, ",")
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if !found || err != nil || id == "" {
+			fail(w, r, http.StatusBadRequest, "vmmon.query.bad_marker",
+				fmt.Sprintf("marker %q: expected the marker of the previous page's next link (time,id of its last event).", m))
+			return
+		}
+		markerTime, markerID = t, id
+		if end := t.Add(time.Millisecond); eq.End.IsZero() || end.Before(eq.End) {
+			eq.End = end
+		}
+	}
+	eq.Limit = limit + markerSlack
 	evs, err := s.cfg.Store.Events(r.Context(), eq)
 	if err != nil {
-		s.internal(w, r, err)
+		s.deadlineOrInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	if markerID != "" {
+		evs = afterMarker(evs, markerTime, markerID)
+	}
+	if len(evs) > limit {
+		evs = evs[:limit]
+	}
+	showHost := s.allowed(r, "vmmon:instance:host", policy.Target{"project_id": inst.ProjectID})
+	marker := ""
+	for i := range evs {
+		if !showHost {
+			evs[i].Host = ""
+		}
+		marker = eventMarker(evs[i])
+	}
+	writeJSON(w, http.StatusOK, eventsResponse{Events: evs, EventsLinks: pageLinks(r, q, marker, limit, len(evs))})
 }
 
-func (s *Server) hostView(h storage.Host) map[string]any {
+// markerSlack is how many events of one millisecond a page may repeat.
+const markerSlack = 64
+
+// afterMarker drops the events up to and including the marker's; without
+// it among them (it expired), those at or after its time.
+func afterMarker(evs []storage.Event, t time.Time, id string) []storage.Event {
+	for i, e := range evs {
+		if e.ID == id && e.Time.Equal(t) {
+			return evs[i+1:]
+		}
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if e.Time.Before(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Server) hostView(h storage.Host) hostView {
 	status, age := s.hostStatus(h)
-	return map[string]any{"name": h.Name, "status": status, "heartbeat_age_s": age, "last_heartbeat": h.LastHeartbeat,
-		"interval_s": h.Interval, "stream": h.Stream, "last_seq": h.LastSeq, "seq_gaps": h.SeqGaps}
+	return hostView{Name: h.Name, Status: status, HeartbeatAge: age, LastHeartbeat: h.LastHeartbeat,
+		Interval: h.Interval, Stream: h.Stream, LastSeq: h.LastSeq, SeqGaps: h.SeqGaps}
 }
 
 func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) {
-	if _, ok := params(w, r); !ok {
+	q, ok := params(w, r, "limit", "marker")
+	if !ok {
 		return
 	}
-	if !s.allowed(r, "vmmon:host:list", nil) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Only an administrator may list hosts.")
+	if !s.authorize(w, r, "vmmon:host:list", nil, "Only a cloud administrator or reader may list hosts.") {
+		return
+	}
+	limit, ok := parseLimit(w, r, q, s.cfg.MaxLimit)
+	if !ok {
 		return
 	}
 	hosts, err := s.cfg.Store.ListHosts(r.Context())
 	if err != nil {
-		s.internal(w, r, err)
+		s.deadlineOrInternal(w, r, err)
 		return
 	}
-	out := make([]map[string]any, 0, len(hosts))
+	// By name; the page starts after the marker.
+	marker := q.Get("marker")
+	out := make([]hostView, 0, min(len(hosts), limit))
 	for _, h := range hosts {
-		out = append(out, s.hostView(h))
+		if h.Name > marker && len(out) < limit {
+			out = append(out, s.hostView(h))
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+	last := ""
+	if len(out) > 0 {
+		last = out[len(out)-1].Name
+	}
+	writeJSON(w, http.StatusOK, hostsResponse{Hosts: out, HostsLinks: pageLinks(r, q, last, limit, len(out))})
 }
 
 func (s *Server) getHost(w http.ResponseWriter, r *http.Request) {
 	if _, ok := params(w, r); !ok {
 		return
 	}
-	if !s.allowed(r, "vmmon:host:get", nil) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Only an administrator may see hosts.")
+	if !s.authorize(w, r, "vmmon:host:get", nil, "Only a cloud administrator or reader may see hosts.") {
 		return
 	}
 	h, err := s.cfg.Store.GetHost(r.Context(), mux.Vars(r)["host"])
@@ -299,15 +420,7 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := s.hostView(h)
-	view["heartbeat"] = jsonRaw(h.Heartbeat)
-	writeJSON(w, http.StatusOK, map[string]any{"host": view})
-}
-
-type jsonRaw string
-
-func (j jsonRaw) MarshalJSON() ([]byte, error) {
-	if j == "" {
-		return []byte("null"), nil
-	}
-	return []byte(j), nil
+	heartbeat := jsonRaw(h.Heartbeat)
+	view.Heartbeat = &heartbeat
+	writeJSON(w, http.StatusOK, hostResponse{Host: view})
 }

@@ -24,9 +24,25 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
+// Queryable is what the API reads from storage: the queries of
+// storage.Store, none of its writes.
+type Queryable interface {
+	GetInstance(ctx context.Context, id string) (storage.Instance, error)
+	ListInstances(ctx context.Context, q storage.InstanceQuery) ([]storage.Instance, error)
+	Metrics(ctx context.Context, instanceID string) ([]storage.MetricInfo, error)
+	Measures(ctx context.Context, q storage.MeasureQuery) ([]storage.Series, error)
+	Events(ctx context.Context, q storage.EventQuery) ([]storage.Event, error)
+	GetHost(ctx context.Context, name string) (storage.Host, error)
+	ListHosts(ctx context.Context) ([]storage.Host, error)
+	GetAction(ctx context.Context, instanceID, id string) (storage.Action, error)
+	ListActions(ctx context.Context, instanceID string) ([]storage.Action, error)
+}
+
+var _ Queryable = storage.Store(nil)
+
 // Config is what the API needs.
 type Config struct {
-	Store     storage.Store
+	Store     Queryable
 	Validator auth.Validator
 	Policy    *policy.Enforcer
 	Log       *slog.Logger
@@ -43,6 +59,16 @@ type Config struct {
 	Live *Hub
 	// Actions carries out POST /v1/instances/{id}/actions; nil disables it.
 	Actions *actions.Runner
+	// Retention bounds the range of a measures query to what its
+	// resolution keeps (default storage.DefaultRetention).
+	Retention storage.Retention
+	// RequestTimeout bounds every request but the live stream (default 60 s).
+	RequestTimeout time.Duration
+	// StreamsPerUser caps one user's open live streams (default 10).
+	StreamsPerUser int
+	// StreamMaxLifetime ends a live stream, which the client may reopen
+	// (default 1 h); a stream also ends when its token expires.
+	StreamMaxLifetime time.Duration
 }
 
 // Server serves the API.
@@ -64,6 +90,18 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxPoints <= 0 {
 		cfg.MaxPoints = 10000
+	}
+	if cfg.Retention == (storage.Retention{}) {
+		cfg.Retention = storage.DefaultRetention
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = time.Minute
+	}
+	if cfg.StreamsPerUser <= 0 {
+		cfg.StreamsPerUser = 10
+	}
+	if cfg.StreamMaxLifetime <= 0 {
+		cfg.StreamMaxLifetime = time.Hour
 	}
 	s := &Server{cfg: cfg, router: mux.NewRouter()}
 	r := s.router
@@ -112,21 +150,21 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func versionDoc(r *http.Request) map[string]any {
-	return map[string]any{
-		"id": "v1.0", "status": "CURRENT", "min_version": MinVersion, "max_version": MaxVersion,
-		"updated":     "2026-11-28T00:00:00Z",
-		"links":       []map[string]string{{"rel": "self", "href": baseURL(r) + "/v1/"}},
-		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.vm-monitor-v1+json"}},
+func versionDoc(r *http.Request) versionView {
+	return versionView{
+		ID: "v1.0", Status: "CURRENT", MinVersion: MinVersion, MaxVersion: MaxVersion,
+		Updated:    "2026-11-28T00:00:00Z",
+		Links:      []link{{Rel: "self", Href: baseURL(r) + "/v1/"}},
+		MediaTypes: []mediaType{{Base: "application/json", Type: "application/vnd.openstack.vm-monitor-v1+json"}},
 	}
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"versions": []any{versionDoc(r)}})
+	writeJSON(w, http.StatusOK, versionsResponse{Versions: []versionView{versionDoc(r)}})
 }
 
 func (s *Server) version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"version": versionDoc(r)})
+	writeJSON(w, http.StatusOK, versionResponse{Version: versionDoc(r)})
 }
 
 // healthcheck follows oslo.middleware: 200 "OK", or 503 while the disable
@@ -146,22 +184,38 @@ func (s *Server) healthcheck(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/stream") {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		token := r.Header.Get("X-Auth-Token")
 		caller, err := s.cfg.Validator.Validate(r.Context(), token)
 		switch {
 		case errors.Is(err, auth.ErrInvalidToken) || (err == nil && caller == nil):
-			if s.cfg.AuthURI != "" {
-				w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", s.cfg.AuthURI))
-			}
-			fail(w, r, http.StatusUnauthorized, "vmmon.unauthorized", "Authenticate with a valid Keystone token in X-Auth-Token.")
+			s.unauthorized(w, r, "Authenticate with a valid Keystone token in X-Auth-Token.")
 			return
 		case err != nil:
 			s.cfg.Log.Error("validating a token", "request_id", requestID(r), "error", err)
-			fail(w, r, http.StatusServiceUnavailable, "vmmon.identity_unavailable", "The identity service cannot be reached; try again later.")
+			fail(w, r, http.StatusServiceUnavailable, "vmmon.identity_unavailable",
+				"The identity service (Keystone) cannot be reached to check your token; try again later.")
+			return
+		case !caller.Permits(service, r.Method, r.URL.Path):
+			// As keystonemiddleware: an application credential's access
+			// rules that do not name this request make its token invalid here.
+			s.unauthorized(w, r, fmt.Sprintf("The application credential's access rules do not allow %s %s on %s.",
+				r.Method, r.URL.Path, service))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, caller)))
 	})
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+	if s.cfg.AuthURI != "" {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Keystone uri=%q", s.cfg.AuthURI))
+	}
+	fail(w, r, http.StatusUnauthorized, "vmmon.unauthorized", detail)
 }
 
 func callerOf(r *http.Request) *auth.Caller {
@@ -170,12 +224,43 @@ func callerOf(r *http.Request) *auth.Caller {
 }
 
 func credentials(c *auth.Caller) *policy.Credentials {
-	return &policy.Credentials{Roles: c.Roles, Attrs: map[string]string{
-		"user_id": c.UserID, "project_id": c.ProjectID, "domain_id": c.DomainID, "system_scope": c.SystemScope}}
+	return &policy.Credentials{Roles: c.Roles, Scope: c.Scope(), Attrs: map[string]string{
+		"user_id": c.UserID, "user_domain_id": c.UserDomainID, "project_id": c.ProjectID, "domain_id": c.DomainID,
+		"system_scope": c.SystemScope}}
 }
 
 func (s *Server) allowed(r *http.Request, rule string, t policy.Target) bool {
 	return s.cfg.Policy.Allowed(rule, credentials(callerOf(r)), t)
+}
+
+// authorize checks rule and answers 403 when it does not pass, naming the
+// token scope needed when the scope is what is wrong.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rule string, t policy.Target, detail string) bool {
+	err := s.cfg.Policy.Authorize(rule, credentials(callerOf(r)), t)
+	var se *policy.ScopeError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &se):
+		fail(w, r, http.StatusForbidden, "vmmon.forbidden.scope", se.Error()+".")
+	default:
+		if detail == "" {
+			detail = "Policy does not allow " + rule + "."
+		}
+		fail(w, r, http.StatusForbidden, "vmmon.forbidden", detail)
+	}
+	return false
+}
+
+// scopeOK answers 403 unless the caller's token has a scope rule takes;
+// it reads nothing, so it comes before anything is loaded.
+func (s *Server) scopeOK(w http.ResponseWriter, r *http.Request, rule string) bool {
+	var se *policy.ScopeError
+	if err := s.cfg.Policy.CheckScope(rule, credentials(callerOf(r))); errors.As(err, &se) {
+		fail(w, r, http.StatusForbidden, "vmmon.forbidden.scope", se.Error()+".")
+		return false
+	}
+	return true
 }
 
 // params checks that the query holds only the allowed parameters.
@@ -204,10 +289,14 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // instance loads an instance the caller may see under rule, or answers 404.
+// The token's scope is checked before anything is read.
 func (s *Server) instance(w http.ResponseWriter, r *http.Request, rule string) (storage.Instance, bool) {
 	id := mux.Vars(r)["id"]
 	if !validID(id) {
 		fail(w, r, http.StatusBadRequest, "vmmon.instance.bad_id", fmt.Sprintf("%q is not an instance UUID.", id))
+		return storage.Instance{}, false
+	}
+	if !s.scopeOK(w, r, "vmmon:instance:get") || !s.scopeOK(w, r, rule) {
 		return storage.Instance{}, false
 	}
 	inst, err := s.cfg.Store.GetInstance(r.Context(), id)
@@ -219,8 +308,7 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request, rule string) (
 		fail(w, r, http.StatusNotFound, "vmmon.instance.not_found", fmt.Sprintf("Instance %s not found.", id))
 		return inst, false
 	}
-	if rule != "vmmon:instance:get" && !s.allowed(r, rule, policy.Target{"project_id": inst.ProjectID}) {
-		fail(w, r, http.StatusForbidden, "vmmon.forbidden", "Policy does not allow "+rule+".")
+	if rule != "vmmon:instance:get" && !s.authorize(w, r, rule, policy.Target{"project_id": inst.ProjectID}, "") {
 		return inst, false
 	}
 	return inst, true

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+	"golang.org/x/sync/singleflight"
 )
 
 // KeystoneOptions say how the vmmon service user reaches Keystone.
@@ -31,37 +33,60 @@ type KeystoneOptions struct {
 	// CacheTime bounds how long a validated token is trusted without asking
 	// Keystone again; never past the token's own expiry.
 	CacheTime time.Duration
+	// InvalidCacheTime is how long a token Keystone refused is refused
+	// without asking again (default 10 s, at most CacheTime).
+	InvalidCacheTime time.Duration
+	// CacheSize bounds the number of tokens remembered (default 10,000).
+	CacheSize int
+	// Transport carries the requests to Keystone; nil is Go's default (or
+	// one with CAFile/Insecure applied).
+	Transport http.RoundTripper
 	Now       func() time.Time
 }
 
 type cached struct {
-	caller *Caller
+	caller *Caller // nil: the token is invalid
 	until  time.Time
 }
 
 // Keystone validates tokens with GET /v3/auth/tokens as the service user.
+// Validated and refused tokens are cached (by their SHA-256), and
+// concurrent validations of one token reach Keystone once.
 type Keystone struct {
 	opts     KeystoneOptions
 	provider *gophercloud.ProviderClient
 	identity *gophercloud.ServiceClient
+	flight   singleflight.Group
 
 	mu    sync.Mutex
-	cache map[string]cached
+	cache map[[sha256.Size]byte]cached
 }
 
 // renewBefore is how long before its expiry the service user's token is renewed.
 const renewBefore = 2 * time.Minute
+
+// accessRulesVersion tells Keystone that vmmon enforces application
+// credentials' access rules (without it Keystone refuses such tokens).
+const accessRulesVersion = "1"
 
 // NewKeystone authenticates the service user.
 func NewKeystone(ctx context.Context, o KeystoneOptions) (*Keystone, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.InvalidCacheTime <= 0 {
+		o.InvalidCacheTime = 10 * time.Second
+	}
+	o.InvalidCacheTime = min(o.InvalidCacheTime, max(o.CacheTime, time.Second))
+	if o.CacheSize <= 0 {
+		o.CacheSize = 10000
+	}
 	provider, err := openstack.NewClient(o.AuthURL)
 	if err != nil {
 		return nil, fmt.Errorf("[keystone_authtoken] auth_url %q: %w", o.AuthURL, err)
 	}
-	if o.CAFile != "" || o.Insecure {
+	transport := o.Transport
+	if transport == nil && (o.CAFile != "" || o.Insecure) {
 		cfg := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // the operator asked for it
 		if o.CAFile != "" {
 			pem, err := os.ReadFile(o.CAFile)
@@ -71,10 +96,9 @@ func NewKeystone(ctx context.Context, o KeystoneOptions) (*Keystone, error) {
 			cfg.RootCAs = x509.NewCertPool()
 			cfg.RootCAs.AppendCertsFromPEM(pem)
 		}
-		provider.HTTPClient = http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
-	} else {
-		provider.HTTPClient = http.Client{Timeout: 30 * time.Second}
+		transport = &http.Transport{TLSClientConfig: cfg}
 	}
+	provider.HTTPClient = http.Client{Transport: transport, Timeout: 30 * time.Second}
 	ao := gophercloud.AuthOptions{
 		IdentityEndpoint: o.AuthURL, Username: o.Username, Password: o.Password, DomainName: o.UserDomainName,
 		Scope:       &gophercloud.AuthScope{ProjectName: o.ProjectName, DomainName: o.ProjectDomainName},
@@ -91,7 +115,7 @@ func NewKeystone(ctx context.Context, o KeystoneOptions) (*Keystone, error) {
 		return nil, err
 	}
 	identity.Endpoint = gophercloud.NormalizeURL(o.AuthURL)
-	return &Keystone{opts: o, provider: provider, identity: identity, cache: map[string]cached{}}, nil
+	return &Keystone{opts: o, provider: provider, identity: identity, cache: map[[sha256.Size]byte]cached{}}, nil
 }
 
 func isUnreachable(err error) bool {
@@ -117,15 +141,102 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 	if token == "" {
 		return nil, ErrInvalidToken
 	}
-	now := k.opts.Now()
-	k.mu.Lock()
-	if c, ok := k.cache[token]; ok && now.Before(c.until) {
-		k.mu.Unlock()
+	key := sha256.Sum256([]byte(token))
+	if c, ok := k.lookup(key); ok {
+		if c.caller == nil {
+			return nil, ErrInvalidToken
+		}
 		return c.caller, nil
 	}
-	k.mu.Unlock()
+	ch := k.flight.DoChan(string(key[:]), func() (any, error) {
+		// Detached from the first caller's request: the others wait for it too.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		c, err := k.ask(ctx, token)
+		switch {
+		case err == nil:
+			k.remember(key, c, k.opts.CacheTime)
+		case errors.Is(err, ErrInvalidToken):
+			k.remember(key, nil, k.opts.InvalidCacheTime)
+		}
+		return c, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Caller), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+func (k *Keystone) lookup(key [sha256.Size]byte) (cached, bool) {
+	now := k.opts.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c, ok := k.cache[key]
+	if !ok || !now.Before(c.until) || (c.caller != nil && !now.Before(c.caller.ExpiresAt)) {
+		return cached{}, false
+	}
+	return c, true
+}
+
+func (k *Keystone) remember(key [sha256.Size]byte, c *Caller, ttl time.Duration) {
+	now := k.opts.Now()
+	until := now.Add(ttl)
+	if c != nil && c.ExpiresAt.Before(until) {
+		until = c.ExpiresAt
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.cache) >= k.opts.CacheSize {
+		for t, e := range k.cache {
+			if !now.Before(e.until) {
+				delete(k.cache, t)
+			}
+		}
+		// Still full: forget arbitrary entries (Go's map order) to make room.
+		for t := range k.cache {
+			if len(k.cache) < k.opts.CacheSize {
+				break
+			}
+			delete(k.cache, t)
+		}
+	}
+	k.cache[key] = cached{caller: c, until: until}
+}
+
+// CacheLen is how many tokens are remembered, valid or not.
+func (k *Keystone) CacheLen() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.cache)
+}
+
+// tokenBody is what vmmon reads of Keystone's token beyond gophercloud's
+// extractors (ExtractInto reads inside "token").
+type tokenBody struct {
+	System map[string]any `json:"system"`
+	Domain *struct {
+		ID string `json:"id"`
+	} `json:"domain"`
+	AppCred *struct {
+		ID          string       `json:"id"`
+		AccessRules []AccessRule `json:"access_rules"`
+	} `json:"application_credential"`
+}
+
+// ask validates token with Keystone.
+func (k *Keystone) ask(ctx context.Context, token string) (*Caller, error) {
 	k.renew(ctx)
-	res := tokens.Get(ctx, k.identity, token)
+	var res tokens.GetResult
+	resp, err := k.identity.Get(ctx, k.identity.ServiceURL("auth", "tokens"), &res.Body, &gophercloud.RequestOpts{
+		MoreHeaders: map[string]string{"X-Subject-Token": token, "OpenStack-Identity-Access-Rules": accessRulesVersion},
+		OkCodes:     []int{200, 203},
+	})
+	_, res.Header, res.Err = gophercloud.ParseResponse(resp, err)
 	if res.Err != nil {
 		var ue gophercloud.ErrUnexpectedResponseCode
 		switch {
@@ -141,25 +252,33 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading Keystone's answer: %w", ErrUnavailable, err)
 	}
-	if !now.Before(tok.ExpiresAt) {
+	if !k.opts.Now().Before(tok.ExpiresAt) {
 		return nil, ErrInvalidToken
 	}
 	user, _ := res.ExtractUser()
 	roles, _ := res.ExtractRoles()
 	c := &Caller{ExpiresAt: tok.ExpiresAt, Token: token}
 	if user != nil {
-		c.UserID, c.UserName, c.DomainID = user.ID, user.Name, user.Domain.ID
+		c.UserID, c.UserName, c.UserDomainID = user.ID, user.Name, user.Domain.ID
 	}
 	if project, err := res.ExtractProject(); err == nil && project != nil {
 		c.ProjectID, c.ProjectName = project.ID, project.Name
 	}
-	var body struct {
-		Token struct {
-			System map[string]any `json:"system"`
-		} `json:"token"`
+	var body tokenBody
+	if err := res.ExtractInto(&body); err != nil {
+		return nil, fmt.Errorf("%w: reading Keystone's answer: %w", ErrUnavailable, err)
 	}
-	if res.ExtractInto(&body) == nil && body.Token.System["all"] == true {
+	if body.System["all"] == true {
 		c.SystemScope = "all"
+	}
+	if body.Domain != nil {
+		c.DomainID = body.Domain.ID
+	}
+	if ac := body.AppCred; ac != nil {
+		c.AppCredID = ac.ID
+		if ac.AccessRules != nil {
+			c.AccessRules = append([]AccessRule{}, ac.AccessRules...)
+		}
 	}
 	for _, r := range roles {
 		c.Roles = append(c.Roles, r.Name)
@@ -176,26 +295,8 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 			}
 		}
 	}
-	until := now.Add(k.opts.CacheTime)
-	if tok.ExpiresAt.Before(until) {
-		until = tok.ExpiresAt
-	}
-	k.mu.Lock()
-	if len(k.cache) > 10000 {
-		for t, e := range k.cache {
-			if !now.Before(e.until) {
-				delete(k.cache, t)
-			}
-		}
-	}
-	k.cache[token] = cached{caller: c, until: until}
-	k.mu.Unlock()
 	return c, nil
 }
-
-// RedirectForTest points token validation at another URL (tests simulate an
-// unreachable Keystone with it).
-func RedirectForTest(k *Keystone, url string) { k.identity.Endpoint = url }
 
 // ServiceToken returns the vmmon service user's current token.
 func (k *Keystone) ServiceToken() string { return k.provider.Token() }

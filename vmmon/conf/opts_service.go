@@ -78,7 +78,8 @@ var Authtoken = struct {
 	CAFile:   d.String(groupAuthtoken, "cafile", "", "CA certificates for HTTPS connections to Keystone (PEM)."),
 	Insecure: d.Bool(groupAuthtoken, "insecure", false, "Do not verify Keystone's HTTPS certificate (testing only)."),
 	TokenCacheTime: d.Seconds(groupAuthtoken, "token_cache_time", 300,
-		"Seconds a validated token is trusted without asking Keystone again (never past its expiry)."),
+		"Seconds a validated token is trusted without asking Keystone again (never past its expiry). A token Keystone "+
+			"refused is refused again without asking for 10 seconds (at most this time)."),
 	MemcachedServers: d.List(groupAuthtoken, "memcached_servers", "",
 		"Accepted for compatibility with keystonemiddleware settings; vmmon caches tokens in memory."),
 }
@@ -103,11 +104,16 @@ var Healthcheck = struct {
 
 // API holds the [api] options.
 var API = struct {
-	BindHost  StringOpt
-	BindPort  IntOpt
-	MaxPoints IntOpt
-	MaxLimit  IntOpt
-	GCPercent IntOpt
+	BindHost          StringOpt
+	BindPort          IntOpt
+	MaxPoints         IntOpt
+	MaxLimit          IntOpt
+	GCPercent         IntOpt
+	RequestTimeout    SecondsOpt
+	ClientTimeout     SecondsOpt
+	IdleTimeout       SecondsOpt
+	StreamsPerUser    IntOpt
+	StreamMaxLifetime SecondsOpt
 }{
 	BindHost:  d.String(groupAPI, "bind_host", "0.0.0.0", "Address vmmon-api listens on."),
 	BindPort:  d.Port(groupAPI, "bind_port", 8780, "Port vmmon-api listens on."),
@@ -116,6 +122,15 @@ var API = struct {
 	GCPercent: d.Int(groupAPI, "gc_percent", 400, "Go garbage collection target of vmmon-api, as GOGC: the heap may grow "+
 		"to (1 + gc_percent/100) times the data in use before a collection. Higher answers faster under load and "+
 		"uses more memory. The GOGC environment variable, when set, takes precedence.", Min(10)),
+	RequestTimeout: d.Seconds(groupAPI, "request_timeout", 60,
+		"Seconds a request (other than the live stream) may take before vmmon-api gives up on it with 503 and stops its storage reads.", Min(1)),
+	ClientTimeout: d.Seconds(groupAPI, "client_timeout", 30,
+		"Seconds a client may take to send a request's headers and body, and to read each part of the answer.", Min(1)),
+	IdleTimeout: d.Seconds(groupAPI, "idle_timeout", 120, "Seconds an idle keep-alive connection stays open.", Min(1)),
+	StreamsPerUser: d.Int(groupAPI, "max_streams_per_user", 10,
+		"Live streams one user may hold open on one vmmon-api; more are refused with 429.", Min(1)),
+	StreamMaxLifetime: d.Seconds(groupAPI, "stream_max_lifetime", 3600,
+		"Seconds after which a live stream ends (clients reconnect); it also ends when the caller's token expires.", Min(1)),
 }
 
 // Storage holds the [storage] options.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,18 @@ import (
 )
 
 func creds(project string, roles ...string) *Credentials {
-	return &Credentials{Roles: roles, Attrs: map[string]string{"project_id": project, "user_id": "u-" + project}}
+	return &Credentials{Roles: roles, Attrs: map[string]string{"project_id": project, "user_id": "u-" + project}, Scope: "project"}
+}
+
+func scoped(scope string, roles ...string) *Credentials {
+	c := &Credentials{Roles: roles, Attrs: map[string]string{"user_id": "u"}, Scope: scope}
+	switch scope {
+	case "system":
+		c.Attrs["system_scope"] = "all"
+	case "domain":
+		c.Attrs["domain_id"] = "default"
+	}
+	return c
 }
 
 func TestRuleLanguage(t *testing.T) {
@@ -76,11 +88,49 @@ func TestRuleLanguage(t *testing.T) {
 		{"vmmon:instance:action", creds("p", "member", "reader"), Target{"project_id": "q"}, false},
 		{"vmmon:host:list", creds("p", "member", "reader"), nil, false},
 		{"vmmon:host:list", creds("p", "admin"), nil, true},
+		{"vmmon:instance:action:list", creds("p", "reader"), Target{"project_id": "p"}, true},
+		{"vmmon:instance:action:list", creds("p", "reader"), Target{"project_id": "q"}, false},
+		{"vmmon:instance:host", creds("p", "member"), Target{"project_id": "p"}, false},
+		{"vmmon:instance:host", creds("p", "admin"), Target{"project_id": "p"}, true},
+		// Token scopes: system readers and administrators read every
+		// project; domain-scoped and unscoped tokens nothing.
+		{"vmmon:instance:list:all_projects", scoped("system", "reader"), Target{"project_id": ""}, true},
+		{"vmmon:instance:list:all_projects", scoped("system", "member", "reader"), Target{"project_id": ""}, true},
+		{"vmmon:instance:list:all_projects", scoped("system", "member"), Target{"project_id": ""}, false},
+		{"vmmon:instance:get", scoped("system", "reader"), Target{"project_id": "p"}, true},
+		{"vmmon:host:list", scoped("system", "reader"), nil, true},
+		{"vmmon:instance:action", scoped("system", "admin"), Target{"project_id": "p"}, false},
+		{"vmmon:instance:list", scoped("domain", "admin"), Target{"project_id": ""}, false},
+		{"vmmon:instance:get", scoped("domain", "admin"), Target{"project_id": "p"}, false},
+		{"vmmon:host:list", scoped("domain", "admin"), nil, false},
+		{"vmmon:instance:list", scoped("unscoped"), Target{"project_id": ""}, false},
+		{"vmmon:instance:list", scoped("system"), Target{"project_id": ""}, false},
 	}
 	for _, c := range cases {
 		if got := e.Allowed(c.rule, c.creds, c.target); got != c.want {
 			t.Errorf("%s with roles %v, target %v = %v; want %v", c.rule, c.creds.Roles, c.target, got, c.want)
 		}
+	}
+}
+
+// A token of a scope a rule does not take is refused with a message that
+// names the scope needed.
+func TestScopeError(t *testing.T) {
+	e, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Authorize("vmmon:instance:list", scoped("domain", "admin"), nil)
+	var se *ScopeError
+	if !errors.As(err, &se) || se.Error() != "vmmon:instance:list needs a project- or system-scoped token; this token is domain-scoped" {
+		t.Errorf("domain-scoped: %v", err)
+	}
+	err = e.Authorize("vmmon:instance:action", scoped("unscoped"), nil)
+	if !errors.As(err, &se) || se.Error() != "vmmon:instance:action needs a project-scoped token; this token is unscoped" {
+		t.Errorf("unscoped: %v", err)
+	}
+	if err := e.Authorize("vmmon:instance:list", creds("p"), nil); !errors.Is(err, ErrDenied) {
+		t.Errorf("no role: %v", err)
 	}
 }
 

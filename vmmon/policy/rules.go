@@ -14,7 +14,11 @@ import (
 // project_id:%(project_id)s.
 type Credentials struct {
 	Roles []string
-	Attrs map[string]string // user_id, project_id, domain_id, system_scope
+	// Attrs: user_id, user_domain_id, project_id (project-scoped tokens),
+	// domain_id (domain-scoped tokens), system_scope ("all").
+	Attrs map[string]string
+	// Scope is the token's: project, domain, system or unscoped.
+	Scope string
 }
 
 // Target is what a rule is checked against: e.g. {"project_id": "..."}.

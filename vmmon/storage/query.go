@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -41,21 +42,50 @@ func (q *MeasureQuery) Validate() (time.Duration, error) {
 	default:
 		return 0, invalid("granularity", "%v is not supported: use raw (0), or a multiple of 60 seconds", q.Granularity)
 	}
+	if keep := q.Retention.Of(base); keep > 0 && q.End.Sub(q.Start) > keep+Hour {
+		return 0, invalid("start", "the range spans %s, but %s are kept only %s: narrow start and end, or choose a coarser granularity",
+			days(q.End.Sub(q.Start)), resolutionName(base), days(keep))
+	}
 	if q.MaxPoints > 0 {
-		span := q.End.Sub(q.Start)
-		var n float64
-		if base == Raw {
-			// Agents sample every 10 s at the most often.
-			n = math.Ceil(span.Seconds() / 10)
-		} else {
-			n = math.Ceil(float64(span) / float64(q.Granularity))
-		}
-		if n > float64(q.MaxPoints) {
+		if n := q.pointsPerSeries(base); n > float64(q.MaxPoints) {
 			return 0, invalid("granularity", "the range would return up to %.0f points, more than the limit of %d: "+
 				"narrow the range or choose a coarser granularity", n, q.MaxPoints)
 		}
 	}
 	return base, nil
+}
+
+// pointsPerSeries bounds how many points one series of the query returns.
+func (q *MeasureQuery) pointsPerSeries(base time.Duration) float64 {
+	span := q.End.Sub(q.Start)
+	if base == Raw {
+		// Agents sample every 10 s at the most often.
+		return math.Ceil(span.Seconds() / 10)
+	}
+	return math.Ceil(float64(span) / float64(q.Granularity))
+}
+
+// Of returns how long the resolution base (Raw, Minute or Hour) is kept;
+// 0 is unbounded.
+func (r Retention) Of(base time.Duration) time.Duration {
+	switch base {
+	case Raw:
+		return r.Raw
+	case Minute:
+		return r.Minute
+	}
+	return r.Hour
+}
+
+func resolutionName(base time.Duration) string {
+	return map[time.Duration]string{Raw: "raw points", Minute: "one-minute rollups", Hour: "one-hour rollups"}[base]
+}
+
+func days(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%.0f days", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
 }
 
 // Select returns the series of all (an instance's metric infos) that the
@@ -72,6 +102,12 @@ func (q *MeasureQuery) Select(all []MetricInfo) ([]MetricInfo, error) {
 			return nil, invalid("device", "instance %s has no metric %q on device %q", q.InstanceID, q.Metric, q.Device)
 		}
 		return nil, invalid("metric", "instance %s has no metric %q", q.InstanceID, q.Metric)
+	}
+	if base, err := q.Validate(); err == nil && q.MaxPoints > 0 && len(infos) > 1 {
+		if n := q.pointsPerSeries(base) * float64(len(infos)); n > float64(q.MaxPoints) {
+			return nil, invalid("granularity", "the range would return up to %.0f points over %d devices, more than the limit of %d: "+
+				"narrow the range, choose a coarser granularity or one device", n, len(infos), q.MaxPoints)
+		}
 	}
 	return infos, nil
 }

@@ -48,7 +48,10 @@ type MeasureQuery struct {
 	Start, End  time.Time
 	Granularity time.Duration // Raw, or a multiple of a minute
 	Aggregation string
-	MaxPoints   int
+	// MaxPoints bounds the points of all the series together (0: no bound).
+	MaxPoints int
+	// Retention, when set, bounds the range to what the resolution read keeps.
+	Retention Retention
 }
 
 // Point is one value of a series.
@@ -206,7 +209,7 @@ type Store interface {
 	ListHosts(ctx context.Context) ([]Host, error)
 
 	// PutAction stores a new action, or returns ErrConflict with the stored
-	// one when its IdempotencyKey was used already.
+	// one when its IdempotencyKey was used already (within IdempotencyTTL).
 	PutAction(ctx context.Context, a Action) (Action, error)
 	UpdateAction(ctx context.Context, a Action) error
 	// SetNovaRequestID records Nova's request id on an action, keeping its
@@ -218,6 +221,9 @@ type Store interface {
 
 	Close() error
 }
+
+// IdempotencyTTL is how long an action's idempotency key is remembered.
+const IdempotencyTTL = 24 * time.Hour
 
 // Retention says how long each resolution is kept.
 type Retention struct {

@@ -48,6 +48,7 @@ type Store struct {
 	retention storage.Retention
 	now       func() time.Time
 	lastPrune time.Time
+	keysSwept time.Time // when expired idempotency keys were last forgotten (under bolt's write lock)
 }
 
 // PruneEvery is how often ProcessRollups scans for expired points.
@@ -539,18 +540,53 @@ func (s *Store) ListHosts(ctx context.Context) ([]storage.Host, error) {
 
 func actionKey(instanceID, id string) string { return instanceID + "\x00" + id }
 
+// keyRef is what an idempotency key names, until when.
+type keyRef struct {
+	Action  string    `json:"action"`
+	Expires time.Time `json:"expires"`
+}
+
+// expireKeys forgets idempotency keys past their time (or of an older
+// format), at most once a minute.
+func (s *Store) expireKeys(keys *bolt.Bucket) error {
+	now := s.now()
+	if now.Sub(s.keysSwept) < time.Minute {
+		return nil
+	}
+	s.keysSwept = now
+	var old [][]byte
+	err := keys.ForEach(func(k, v []byte) error {
+		var ref keyRef
+		if json.Unmarshal(v, &ref) != nil || !now.Before(ref.Expires) {
+			old = append(old, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err == nil {
+			err = keys.Delete(k)
+		}
+	}
+	return err
+}
+
 // PutAction stores a new action or returns the one its idempotency key named.
 func (s *Store) PutAction(ctx context.Context, a storage.Action) (storage.Action, error) {
 	var stored storage.Action
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if a.IdempotencyKey != "" {
-			if ref := tx.Bucket(bActionsKey).Get([]byte(a.IdempotencyKey)); ref != nil {
-				if err := getJSON(tx.Bucket(bActions), string(ref), &stored); err != nil {
+			keys := tx.Bucket(bActionsKey)
+			var ref keyRef
+			if raw := keys.Get([]byte(a.IdempotencyKey)); raw != nil && json.Unmarshal(raw, &ref) == nil && s.now().Before(ref.Expires) {
+				if err := getJSON(tx.Bucket(bActions), ref.Action, &stored); err != nil {
 					return err
 				}
 				return storage.ErrConflict
 			}
-			if err := tx.Bucket(bActionsKey).Put([]byte(a.IdempotencyKey), []byte(actionKey(a.InstanceID, a.ID))); err != nil {
+			if err := s.expireKeys(keys); err != nil {
+				return err
+			}
+			if err := putJSON(keys, a.IdempotencyKey, keyRef{Action: actionKey(a.InstanceID, a.ID), Expires: s.now().Add(storage.IdempotencyTTL)}); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,158 @@
+package api
+
+import (
+	"time"
+
+	"opendev.org/openstack/vmmon/vmmon/storage"
+)
+
+// The response bodies. Fields are in the order of their JSON names, the
+// order encoding/json wrote the maps these replace, so that the bodies stay
+// byte for byte what they were. openapi_test.go checks each against the
+// schema openapi.yaml gives it.
+
+// link is one entry of a links list.
+type link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+}
+
+// mediaType is one entry of a version's media-types.
+type mediaType struct {
+	Base string `json:"base"`
+	Type string `json:"type"`
+}
+
+// versionView is one version of the API (components/schemas/Version).
+type versionView struct {
+	ID         string      `json:"id"`
+	Links      []link      `json:"links"`
+	MaxVersion string      `json:"max_version"`
+	MediaTypes []mediaType `json:"media-types"`
+	MinVersion string      `json:"min_version"`
+	Status     string      `json:"status"`
+	Updated    string      `json:"updated"`
+}
+
+// versionsResponse answers GET /.
+type versionsResponse struct {
+	Versions []versionView `json:"versions"`
+}
+
+// versionResponse answers GET /v1.
+type versionResponse struct {
+	Version versionView `json:"version"`
+}
+
+// instancesResponse answers GET /v1/instances; the next link is given only
+// on a full page.
+type instancesResponse struct {
+	Instances      []instanceView `json:"instances"`
+	InstancesLinks []link         `json:"instances_links"`
+}
+
+// instanceView is an instance as a caller sees it: host and node only for
+// those the host rule allows, host_id (a per-project hash of the host) for
+// everyone.
+type instanceView struct {
+	storage.Instance
+	Host   string `json:"host,omitempty"`
+	Node   string `json:"node,omitempty"`
+	HostID string `json:"host_id"`
+}
+
+// agentView is the freshness of the agent of an instance's host; the
+// heartbeat fields are there only when the host is known.
+type agentView struct {
+	HeartbeatAge  *float64   `json:"heartbeat_age_s,omitempty"`
+	Host          string     `json:"host,omitempty"`
+	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
+	Status        string     `json:"status"`
+}
+
+// instanceResponse answers GET /v1/instances/{id}.
+type instanceResponse struct {
+	Agent     agentView            `json:"agent"`
+	DataStale bool                 `json:"data_stale"`
+	Instance  instanceView         `json:"instance"`
+	Latest    []storage.MetricInfo `json:"latest"`
+}
+
+// metricsResponse answers GET /v1/instances/{id}/metrics.
+type metricsResponse struct {
+	Metrics []storage.MetricInfo `json:"metrics"`
+}
+
+// eventsResponse answers GET /v1/instances/{id}/events.
+type eventsResponse struct {
+	Events      []storage.Event `json:"events"`
+	EventsLinks []link          `json:"events_links"`
+}
+
+// actionResponse answers POST /v1/instances/{id}/actions and
+// GET /v1/instances/{id}/actions/{action_id}.
+type actionResponse struct {
+	Action storage.Action `json:"action"`
+}
+
+// actionsResponse answers GET /v1/instances/{id}/actions.
+type actionsResponse struct {
+	Actions      []storage.Action `json:"actions"`
+	ActionsLinks []link           `json:"actions_links"`
+}
+
+// hostView is a compute host and its agent (components/schemas/Host); the
+// last heartbeat itself is given by GET /v1/hosts/{host} only.
+type hostView struct {
+	Heartbeat     *jsonRaw  `json:"heartbeat,omitempty"`
+	HeartbeatAge  float64   `json:"heartbeat_age_s"`
+	Interval      float64   `json:"interval_s"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	LastSeq       uint64    `json:"last_seq"`
+	Name          string    `json:"name"`
+	SeqGaps       uint64    `json:"seq_gaps"`
+	Status        string    `json:"status"`
+	Stream        string    `json:"stream"`
+}
+
+// hostsResponse answers GET /v1/hosts.
+type hostsResponse struct {
+	Hosts      []hostView `json:"hosts"`
+	HostsLinks []link     `json:"hosts_links"`
+}
+
+// hostResponse answers GET /v1/hosts/{host}.
+type hostResponse struct {
+	Host hostView `json:"host"`
+}
+
+// errorsResponse is an error in the API-SIG format.
+type errorsResponse struct {
+	Errors []apiError `json:"errors"`
+}
+
+// jsonRaw is JSON kept as text; empty is null.
+type jsonRaw string
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) {
+	if j == "" {
+		return []byte("null"), nil
+	}
+	return []byte(j), nil
+}
+
+// measuresResponse answers GET /v1/instances/{id}/metrics/{name}/measures.
+// appendMeasures writes it without reflection; openapi_test.go checks that
+// the two agree.
+type measuresResponse struct {
+	Measures measuresView `json:"measures"`
+}
+
+type measuresView struct {
+	Aggregation string           `json:"aggregation"`
+	End         time.Time        `json:"end"`
+	Granularity int64            `json:"granularity"`
+	Metric      string           `json:"metric"`
+	Series      []storage.Series `json:"series"`
+	Start       time.Time        `json:"start"`
+}
