@@ -81,7 +81,7 @@ func TestAllInOne(t *testing.T) {
 	}
 	var points int
 	until(t, 30*time.Second, "instances with moving measures", func() bool {
-		if code, err := getJSON(base+"/v1/instances?all_projects=true", &list); err != nil || code != 200 || len(list.Instances) != 200 {
+		if code, err := getJSON(base+"/v1/instances", &list); err != nil || code != 200 || len(list.Instances) != 200 {
 			return false
 		}
 		var m struct {

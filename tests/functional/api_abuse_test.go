@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,28 @@ func hammer(t *testing.T, n, workers int, req func(i int) *http.Request) (map[in
 
 func p99(lat []time.Duration) time.Duration { return lat[len(lat)*99/100] }
 
+// scrape reads one unlabelled value from a vmmon process's /metrics.
+func scrape(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s not in %s/metrics", name, base)
+	return 0
+}
+
 // A bounded abuse run against the vmmon-api binary with Keystone: garbage
 // tokens at a high rate, huge measures spans, thousands of live stream
 // requests and slow clients. Every request is answered or refused within its
@@ -125,6 +148,10 @@ func TestAPIAbuse(t *testing.T) {
 	}
 	if validations > 100 {
 		t.Errorf("Keystone validated %d times for 100 distinct garbage tokens; want at most 100", validations)
+	}
+	// vmmon-api's own count agrees.
+	if asked, hits := scrape(t, base, "vmmon_api_token_validations_total"), scrape(t, base, "vmmon_api_token_cache_hits_total"); asked > 100 || hits < 1800 {
+		t.Errorf("vmmon-api counted %v validations and %v cache hits for 2000 requests of 100 garbage tokens", asked, hits)
 	}
 
 	// Valid tokens used concurrently reach Keystone once each.
@@ -191,6 +218,9 @@ func TestAPIAbuse(t *testing.T) {
 	}
 	wg.Wait()
 	fdsStreaming := openFDs(t, pid)
+	if n := scrape(t, base, "vmmon_api_live_streams"); n != 20 {
+		t.Errorf("vmmon_api_live_streams = %v with 20 streams open", n)
+	}
 	t.Logf("live streams: %v; vmmon-api holds %d file descriptors with them open (%d before)", streamCodes, fdsStreaming, fdsBefore)
 	if streamCodes[200] != 20 || streamCodes[429] != 1980 {
 		t.Errorf("live streams: %v; want 20 × 200 (5 per user) and 1980 × 429", streamCodes)

@@ -54,8 +54,9 @@ func postAction(t *testing.T, base, id, token, body, key string) (int, map[strin
 // A real Nova (fake virt driver) driven through vmmon's API by a project
 // member: every action ends "succeeded" from Nova's own notification; an
 // action in the wrong state gives Nova's 409; another project's member gets
-// 404 and Nova is not called; a reader gets 403; a repeated Idempotency-Key
-// returns the first action.
+// 404 and Nova is not called; a reader gets 403 but may read the actions; a
+// repeated Idempotency-Key returns the first action, with another body 422,
+// and from another caller it is that caller's own action.
 func TestNovaActions(t *testing.T) {
 	env := bedenv.Load(t)
 	env.Get(t, "VMMON_NOVA_URL")
@@ -188,10 +189,28 @@ func TestNovaActions(t *testing.T) {
 	if c1 != 202 || c2 != 202 || o1["action"].(map[string]any)["id"] != o2["action"].(map[string]any)["id"] {
 		t.Errorf("idempotency: %d %v / %d %v", c1, o1, c2, o2)
 	}
+	// The same key with another body is refused.
+	if code, out := postAction(t, base, server.ID, token, `{"action": "pause"}`, "key-1"); code != 422 ||
+		!strings.Contains(fmt.Sprint(out), "idempotency_key_reused") {
+		t.Errorf("same key, another body: %d %v; want 422", code, out)
+	}
 	sctx, scancel := context.WithTimeout(ctx, 60*time.Second)
 	defer scancel()
 	if err := servers.WaitForStatus(sctx, compute, server.ID, "SHUTOFF"); err != nil {
 		t.Fatal(err)
+	}
+	// Keys belong to their user and project: another caller's "key-1" is an
+	// action of its own, which reaches Nova (and Nova refuses to stop a
+	// stopped server), not the member's action handed back.
+	adminToken := tokenFor(t, env, "admin", "admin", env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"))
+	if code, out := postAction(t, base, server.ID, adminToken, `{"action": "stop"}`, "key-1"); code != 409 ||
+		!strings.Contains(fmt.Sprint(out), "Nova refused") {
+		t.Errorf("another caller's key-1: %d %v; want Nova's own 409", code, out)
+	}
+	// A reader may read the actions (not run them).
+	if code, _, body := (&apiBed{url: base}).get(t, "/v1/instances/"+server.ID+"/actions", reader); code != 200 ||
+		!strings.Contains(body, `"actions_links"`) {
+		t.Errorf("reader reading actions: %d %s", code, body)
 	}
 
 	// A token vmmon still trusts (cached) but Keystone revoked: Nova rejects

@@ -114,7 +114,7 @@ func run(ctx context.Context, log *slog.Logger, stdout io.Writer, dataDir, bind,
 	log.Info("all-in-one starting", "data_dir", dataDir, "libvirt_uri", uri, "interval", interval, "listen", bind)
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(stdout, "\nvmmon all-in-one is serving on %s/ (data in %s, libvirt %s)\n"+
-		"Try:\n  curl -s '%s/v1/instances?all_projects=true'\n  curl -s '%s/v1/instances/<id>/metrics/cpu_util/measures?granularity=raw'\n"+
+		"Try:\n  curl -s '%s/v1/instances'\n  curl -s '%s/v1/instances/<id>/metrics/cpu_util/measures?granularity=raw'\n"+
 		"Press Ctrl-C to stop.\n\n", base, dataDir, uri, base, base)
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -36,8 +36,8 @@ func (s *Store) getJSON(ctx context.Context, dst any, stmt string, args ...any) 
 func (s *Store) PutAction(ctx context.Context, a storage.Action) (storage.Action, error) {
 	if a.IdempotencyKey != "" {
 		existing := map[string]any{}
-		applied, err := s.session.Query(`INSERT INTO `+s.t("actions_by_key")+` (key, instance_id, id) VALUES (?, ?, ?) IF NOT EXISTS`,
-			a.IdempotencyKey, a.InstanceID, a.ID).WithContext(ctx).MapScanCAS(existing)
+		applied, err := s.session.Query(`INSERT INTO `+s.t("actions_by_key")+` (key, instance_id, id) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?`,
+			a.IdempotencyKey, a.InstanceID, a.ID, int(storage.IdempotencyTTL.Seconds())).WithContext(ctx).MapScanCAS(existing)
 		if err != nil {
 			return a, fmt.Errorf("recording the idempotency key: %w", err)
 		}

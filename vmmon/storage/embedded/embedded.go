@@ -264,6 +264,9 @@ func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage
 				c := tx.Bucket(bRaw).Cursor()
 				end := timeKey(sk, q.End)
 				for k, v := c.Seek(timeKey(sk, q.Start)); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+					if err := cancelled(ctx, len(series.Points)); err != nil {
+						return err
+					}
 					series.Points = append(series.Points, storage.Point{Time: keyTime(k), Value: getF64(v)})
 				}
 			} else {
@@ -275,6 +278,9 @@ func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage
 				c := tx.Bucket(b).Cursor()
 				end := timeKey(sk, q.End)
 				for k, v := c.Seek(timeKey(sk, q.Start.Truncate(q.Granularity))); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+					if err := cancelled(ctx, len(buckets)); err != nil {
+						return err
+					}
 					buckets = append(buckets, storage.Bucket{Time: keyTime(k), Agg: decodeAgg(v)})
 				}
 				series.Points = storage.Regroup(buckets, q.Granularity, q.Aggregation, q.Start, q.End)
@@ -284,6 +290,15 @@ func (s *Store) Measures(ctx context.Context, q storage.MeasureQuery) ([]storage
 		return nil
 	})
 	return out, err
+}
+
+// cancelled returns ctx's error every 4,096 rows read (n), so that a read
+// stops soon after its request is cancelled.
+func cancelled(ctx context.Context, n int) error {
+	if n%4096 != 4095 {
+		return nil
+	}
+	return ctx.Err()
 }
 
 // seriesOf returns the series a query reads, or a typed error for a metric the
