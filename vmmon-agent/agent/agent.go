@@ -70,6 +70,7 @@ type Agent struct {
 	domains  int
 	families []agentmsg.SamplerStatus
 	pubDown  bool
+	health   health
 	stages   *stages // of the cycle running
 }
 

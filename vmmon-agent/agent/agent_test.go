@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,10 +244,12 @@ func TestNoNovaMetadata(t *testing.T) {
 	}
 }
 
-// flakyPub fails while down is set.
+// flakyPub fails while down is set, and always with err when set; it
+// records the sequence numbers of the batches it took.
 type flakyPub struct {
 	mu   sync.Mutex
 	down bool
+	err  error
 	seqs []uint64
 }
 
@@ -255,6 +258,12 @@ func (p *flakyPub) PublishBody(_ context.Context, key string, body []byte) error
 	defer p.mu.Unlock()
 	if p.down {
 		return messaging.ErrUnavailable
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if !strings.HasPrefix(key, agentmsg.KindSamples+".") {
+		return nil
 	}
 	m, err := messaging.Decode(body)
 	if err != nil {
@@ -304,6 +313,50 @@ func TestSpoolDuringOutage(t *testing.T) {
 	want := []uint64{1, 2, 3, 4, 5}
 	if fmt.Sprint(pub.seqs) != fmt.Sprint(want) {
 		t.Errorf("published seqs %v; want %v", pub.seqs, want)
+	}
+}
+
+// A spool that refuses batches does not silence the host: they are
+// published directly and the heartbeat says so; a batch the broker returns
+// as unroutable stays spooled and is counted.
+func TestSpoolRefusalAndUnroutable(t *testing.T) {
+	f := newFake(2)
+	sp, err := spool.Open(t.TempDir(), 64) // smaller than any batch
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &flakyPub{}
+	a := newAgent(f, pub, sp)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		b, err := a.Collect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil {
+			t.Fatalf("send with a refusing spool: %v", err)
+		}
+	}
+	if fmt.Sprint(pub.seqs) != "[1 2]" {
+		t.Errorf("published %v; want [1 2]", pub.seqs)
+	}
+	hb := a.Heartbeat(ctx)
+	if hb.SpoolErrors != 2 || hb.PublishedDirect != 2 || !strings.Contains(hb.SpoolLastError, "spool_max_bytes") {
+		t.Errorf("heartbeat after spool refusals: %+v", hb)
+	}
+	// The broker returns what no queue takes: kept in the spool, counted.
+	sp2, _ := spool.Open(t.TempDir(), 0)
+	ret := &flakyPub{err: fmt.Errorf("%w: test", messaging.ErrUnroutable)}
+	a2 := newAgent(f, ret, sp2)
+	b, _ := a2.Collect(ctx)
+	if err := a2.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := sp2.Stats(); n != 1 {
+		t.Errorf("%d spooled after an unroutable publish; want 1", n)
+	}
+	if hb := a2.Heartbeat(ctx); hb.Unroutable < 1 || hb.PublishLastError == "" {
+		t.Errorf("heartbeat after an unroutable publish: %+v", hb)
 	}
 }
 

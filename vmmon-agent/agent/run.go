@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
@@ -85,26 +88,52 @@ func (a *Agent) encode(eventType, object string, data any) ([]byte, error) {
 }
 
 // send spools a message and drains the spool to the broker, in order. A broker
-// that is down leaves the message in the spool for the next attempt.
+// that is down leaves the message in the spool for the next attempt. A spool
+// that refuses the message (disk full, read-only) must not silence the host:
+// the message is then published directly, after what the spool holds.
 func (a *Agent) send(ctx context.Context, kind, eventType, object string, data any) error {
 	body, err := a.encode(eventType, object, data)
 	if err != nil {
 		return err
 	}
-	if a.spool == nil || a.pub == nil {
+	if a.pub == nil {
 		return nil
 	}
-	if err := a.spool.Append(agentmsg.RoutingKey(kind, a.cfg.Host), body); err != nil {
-		return err
+	key := agentmsg.RoutingKey(kind, a.cfg.Host)
+	if a.spool == nil {
+		return a.publish(ctx, key, body)
+	}
+	if err := a.spool.Append(key, body); err != nil {
+		a.health.spoolError(err)
+		a.log.Error("the spool refused a message; publishing it directly", "routing_key", key, "error", err)
+		if a.drain(ctx) != nil {
+			return fmt.Errorf("the spool refused the message (%w) and the broker is unavailable: the message is lost", err)
+		}
+		if perr := a.publish(ctx, key, body); perr != nil {
+			return fmt.Errorf("the spool refused the message (%w) and publishing it failed: the message is lost: %w", err, perr)
+		}
+		a.health.direct()
+		return nil
 	}
 	a.drain(ctx)
 	return nil
 }
 
-func (a *Agent) drain(ctx context.Context) {
-	n, err := a.spool.Drain(ctx, a.pub.PublishBody)
+// publish sends one message, counting those the broker returned.
+func (a *Agent) publish(ctx context.Context, key string, body []byte) error {
+	err := a.pub.PublishBody(ctx, key, body)
+	a.health.published(err)
+	return err
+}
+
+func (a *Agent) drain(ctx context.Context) error {
+	n, err := a.spool.Drain(ctx, a.publish)
 	left, _, dropped := a.spool.Stats()
 	switch {
+	case errors.Is(err, messaging.ErrUnroutable):
+		a.pubDown = true
+		a.log.Error("batches are unroutable: no queue is bound for them on the exchange (is the collector's queue gone?); keeping them spooled",
+			"error", err, "spooled", left)
 	case err != nil && !a.pubDown:
 		a.pubDown = true
 		a.log.Warn("broker unreachable; spooling", "error", err, "spooled", left)
@@ -112,6 +141,7 @@ func (a *Agent) drain(ctx context.Context) {
 		a.pubDown = false
 		a.log.Info("broker reachable again; spool drained", "sent", n, "dropped", dropped)
 	}
+	return err
 }
 
 // Heartbeat returns the agent's current heartbeat.
@@ -127,7 +157,9 @@ func (a *Agent) Heartbeat(ctx context.Context) agentmsg.Heartbeat {
 	}
 	if a.spool != nil {
 		hb.SpoolMessages, hb.SpoolBytes, hb.SpoolDropped = a.spool.Stats()
+		hb.SpoolMovedAside = a.spool.Aside()
 	}
+	a.health.fill(&hb)
 	if conn != nil && conn.Alive() {
 		if h, err := within(ctx, a.cfg.Timeout, conn.Host); err == nil {
 			hb.LibvirtConnected = true
@@ -150,9 +182,51 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	}
 	body, err := a.encode(agentmsg.EventHeartbeat, agentmsg.ObjectHeartbeat, a.Heartbeat(ctx))
 	if err == nil {
-		err = a.pub.PublishBody(ctx, agentmsg.RoutingKey(agentmsg.KindHeartbeat, a.cfg.Host), body)
+		err = a.publish(ctx, agentmsg.RoutingKey(agentmsg.KindHeartbeat, a.cfg.Host), body)
 	}
 	if err != nil {
 		a.log.Debug("heartbeat not published", "error", err)
 	}
+}
+
+// health counts what went wrong on the way to the broker, for the heartbeat.
+type health struct {
+	mu               sync.Mutex
+	spoolErrors      uint64
+	spoolLastError   string
+	directs          uint64
+	unroutable       uint64
+	publishLastError string
+}
+
+func (h *health) spoolError(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.spoolErrors++
+	h.spoolLastError = err.Error()
+}
+
+func (h *health) direct() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.directs++
+}
+
+func (h *health) published(err error) {
+	if err == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if errors.Is(err, messaging.ErrUnroutable) {
+		h.unroutable++
+	}
+	h.publishLastError = err.Error()
+}
+
+func (h *health) fill(hb *agentmsg.Heartbeat) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hb.SpoolErrors, hb.SpoolLastError, hb.PublishedDirect = h.spoolErrors, h.spoolLastError, h.directs
+	hb.Unroutable, hb.PublishLastError = h.unroutable, h.publishLastError
 }

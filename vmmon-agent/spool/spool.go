@@ -8,6 +8,7 @@ package spool
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -35,7 +36,12 @@ type Spool struct {
 	bytes   int64
 	next    uint64
 	dropped uint64
+	aside   uint64 // unreadable messages moved aside
 }
+
+// AsideDir is the folder, inside the spool, where unreadable messages are
+// moved for an operator to look at.
+const AsideDir = "unreadable"
 
 // Open opens (creating it if needed) the spool in dir, keeping at most
 // maxBytes of messages; messages left by an earlier run are kept.
@@ -114,6 +120,11 @@ func (s *Spool) Append(routingKey string, body []byte) error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("spool: %w", err)
 	}
+	// The rename is durable only once the folder is.
+	if err := syncDir(s.dir); err != nil {
+		_ = os.Remove(s.path(seq))
+		return fmt.Errorf("spool: %w", err)
+	}
 	s.next++
 	s.entries = append(s.entries, entry{seq, size})
 	s.bytes += size
@@ -136,14 +147,17 @@ func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, routin
 		e := s.entries[0]
 		s.mu.Unlock()
 		data, err := os.ReadFile(s.path(e.seq))
-		if err != nil {
-			return sent, fmt.Errorf("spool: %w", err)
-		}
 		key, body, ok := bytes.Cut(data, []byte("\n"))
-		if ok {
-			if err := send(ctx, string(key), body); err != nil {
-				return sent, err
+		if err != nil || !ok || !validKey(key) || !json.Valid(body) {
+			// Unreadable (a disk error, or a file damaged outside vmmon):
+			// set aside, and the messages after it go on.
+			if merr := s.moveAside(e); merr != nil {
+				return sent, fmt.Errorf("spool: message %d is unreadable and cannot be moved aside: %w", e.seq, merr)
 			}
+			continue
+		}
+		if err := send(ctx, string(key), body); err != nil {
+			return sent, err
 		}
 		s.mu.Lock()
 		// Append may have dropped it meanwhile; remove only what is still first.
@@ -163,4 +177,49 @@ func (s *Spool) Stats() (messages int, bytes int64, dropped uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries), s.bytes, s.dropped
+}
+
+// Aside returns how many unreadable messages were moved aside since Open.
+func (s *Spool) Aside() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aside
+}
+
+// moveAside moves the first message, e, into AsideDir.
+func (s *Spool) moveAside(e entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.entries) == 0 || s.entries[0].seq != e.seq {
+		return nil // dropped meanwhile
+	}
+	aside := filepath.Join(s.dir, AsideDir)
+	if err := os.MkdirAll(aside, 0o750); err != nil {
+		return err
+	}
+	if err := os.Rename(s.path(e.seq), filepath.Join(aside, filepath.Base(s.path(e.seq)))); err != nil &&
+		!errors.Is(err, os.ErrNotExist) {
+		if rerr := os.Remove(s.path(e.seq)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return errors.Join(err, rerr)
+		}
+	}
+	s.entries = s.entries[1:]
+	s.bytes -= e.size
+	s.aside++
+	return nil
+}
+
+// validKey is a routing key as the agent writes them: <kind>.<host>.
+func validKey(k []byte) bool {
+	kind, host, ok := bytes.Cut(k, []byte("."))
+	return ok && len(kind) > 0 && len(host) > 0 && len(k) <= 255 && bytes.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := d.Sync()
+	return errors.Join(serr, d.Close())
 }

@@ -56,12 +56,12 @@ func TestOrderAndResumeAfterFailure(t *testing.T) {
 }
 
 func TestBoundDropsOldest(t *testing.T) {
-	s, err := Open(t.TempDir(), int64(3*len("k\n0123456789")))
+	s, err := Open(t.TempDir(), int64(3*len("k.h\n\"01234567\"")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if err := s.Append("k", []byte(fmt.Sprintf("%010d", i))); err != nil {
+		if err := s.Append("k.h", []byte(fmt.Sprintf("%q", fmt.Sprintf("%08d", i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,10 +73,10 @@ func TestBoundDropsOldest(t *testing.T) {
 	if _, err := s.Drain(context.Background(), k.send); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"k=0000000002", "k=0000000003", "k=0000000004"}; !reflect.DeepEqual(k.got, want) {
+	if want := []string{`k.h="00000002"`, `k.h="00000003"`, `k.h="00000004"`}; !reflect.DeepEqual(k.got, want) {
 		t.Errorf("kept %v; want the newest %v", k.got, want)
 	}
-	if err := s.Append("k", make([]byte, 100)); err == nil {
+	if err := s.Append("k.h", make([]byte, 100)); err == nil {
 		t.Error("a message larger than the whole spool was accepted")
 	}
 }
@@ -87,7 +87,7 @@ func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(dir, 0)
 	for i := 0; i < 3; i++ {
-		if err := s.Append("k", []byte{byte('a' + i)}); err != nil {
+		if err := s.Append("k.h", []byte(fmt.Sprintf("%q", string(rune('a'+i))))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,17 +98,51 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.Append("k", []byte("d")); err != nil {
+	if err := s2.Append("k.h", []byte(`"d"`)); err != nil {
 		t.Fatal(err)
 	}
 	k := &sink{fail: -1}
 	if _, err := s2.Drain(context.Background(), k.send); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"k=a", "k=b", "k=c", "k=d"}; !reflect.DeepEqual(k.got, want) {
+	if want := []string{`k.h="a"`, `k.h="b"`, `k.h="c"`, `k.h="d"`}; !reflect.DeepEqual(k.got, want) {
 		t.Errorf("after reopen sent %v; want %v", k.got, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".tmp12345")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("temporary file of a crashed write left behind")
+	}
+}
+
+// An unreadable message (damaged outside vmmon, e.g. by a disk fault after a
+// kill) is moved aside, counted, and the messages after it are still sent.
+func TestUnreadableMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, 0)
+	for _, body := range []string{`"a"`, `"b"`, `"c"`, `"d"`} {
+		if err := s.Append("samples.h", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Damage the second (truncated JSON) and third (no routing key line).
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+suffix))
+	if err := os.WriteFile(files[1], []byte("samples.h\n{\"oslo.ver"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(files[2], []byte{0xff, 0x00, 0x13}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{fail: -1}
+	if _, err := s.Drain(context.Background(), k.send); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`samples.h="a"`, `samples.h="d"`}; !reflect.DeepEqual(k.got, want) {
+		t.Errorf("sent %v; want %v", k.got, want)
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, AsideDir, "*"+suffix))
+	if s.Aside() != 2 || len(aside) != 2 {
+		t.Errorf("%d counted and %d files set aside; want 2", s.Aside(), len(aside))
+	}
+	if m, b, _ := s.Stats(); m != 0 || b != 0 {
+		t.Errorf("%d messages (%d bytes) left", m, b)
 	}
 }

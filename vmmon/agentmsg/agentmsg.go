@@ -175,28 +175,38 @@ type SamplerStatus struct {
 
 // Heartbeat says the agent is alive and how it fares.
 type Heartbeat struct {
-	Host              string          `json:"host"`
-	Stream            string          `json:"stream"`
-	AgentVersion      string          `json:"agent_version"`
-	Time              time.Time       `json:"timestamp"`
-	Interval          float64         `json:"interval_s"`
-	LibvirtURI        string          `json:"libvirt_uri"`
-	LibvirtConnected  bool            `json:"libvirt_connected"`
-	LibvirtError      string          `json:"libvirt_error,omitempty"`
-	LibvirtVersion    string          `json:"libvirt_version"`
-	HypervisorType    string          `json:"hypervisor_type"`
-	HypervisorVersion string          `json:"hypervisor_version"`
-	Domains           int             `json:"domains"`
-	LastSeq           uint64          `json:"last_seq"`
-	LastDurationMS    float64         `json:"last_collection_ms"`
-	TimedOut          int             `json:"domains_timed_out"`
-	SpoolMessages     int             `json:"spool_messages"`
-	SpoolBytes        int64           `json:"spool_bytes"`
-	SpoolDropped      uint64          `json:"spool_dropped"`
-	HostCPUs          int             `json:"host_cpus"`
-	HostMemoryMB      uint64          `json:"host_memory_mb"`
-	HostFreeMemoryMB  uint64          `json:"host_free_memory_mb"`
-	Samplers          []SamplerStatus `json:"samplers"`
+	Host              string    `json:"host"`
+	Stream            string    `json:"stream"`
+	AgentVersion      string    `json:"agent_version"`
+	Time              time.Time `json:"timestamp"`
+	Interval          float64   `json:"interval_s"`
+	LibvirtURI        string    `json:"libvirt_uri"`
+	LibvirtConnected  bool      `json:"libvirt_connected"`
+	LibvirtError      string    `json:"libvirt_error,omitempty"`
+	LibvirtVersion    string    `json:"libvirt_version"`
+	HypervisorType    string    `json:"hypervisor_type"`
+	HypervisorVersion string    `json:"hypervisor_version"`
+	Domains           int       `json:"domains"`
+	LastSeq           uint64    `json:"last_seq"`
+	LastDurationMS    float64   `json:"last_collection_ms"`
+	TimedOut          int       `json:"domains_timed_out"`
+	SpoolMessages     int       `json:"spool_messages"`
+	SpoolBytes        int64     `json:"spool_bytes"`
+	SpoolDropped      uint64    `json:"spool_dropped"`
+	// Since the agent started: appends the spool refused (disk full,
+	// read-only, ...) with the last such error, unreadable spooled messages
+	// moved aside, messages published without the spool because it refused
+	// them, and messages the broker returned because no queue took them.
+	SpoolErrors      uint64          `json:"spool_errors,omitempty"`
+	SpoolLastError   string          `json:"spool_last_error,omitempty"`
+	SpoolMovedAside  uint64          `json:"spool_moved_aside,omitempty"`
+	PublishedDirect  uint64          `json:"published_unspooled,omitempty"`
+	Unroutable       uint64          `json:"unroutable,omitempty"`
+	PublishLastError string          `json:"publish_last_error,omitempty"`
+	HostCPUs         int             `json:"host_cpus"`
+	HostMemoryMB     uint64          `json:"host_memory_mb"`
+	HostFreeMemoryMB uint64          `json:"host_free_memory_mb"`
+	Samplers         []SamplerStatus `json:"samplers"`
 }
 
 // Event is a libvirt lifecycle event of one domain.

@@ -162,3 +162,22 @@ func ids(r *response) []string {
 	}
 	return out
 }
+
+// /metrics counts requests by route template and status, without a token.
+func TestMetrics(t *testing.T) {
+	s := newSetup(t)
+	s.do("GET", "/v1/instances/"+instA, "reader").expect(200)
+	s.do("GET", "/v1/instances/"+instB, "reader").expectError(404, "vmmon.instance.not_found")
+	r := s.do("GET", "/metrics", "")
+	if r.code != 200 {
+		t.Fatalf("/metrics: %d", r.code)
+	}
+	for _, want := range []string{
+		`vmmon_api_request_duration_seconds_count{code="200",method="GET",route="/v1/instances/{id}"} 1`,
+		`vmmon_api_request_duration_seconds_count{code="404",method="GET",route="/v1/instances/{id}"} 1`,
+	} {
+		if !strings.Contains(r.raw, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, r.raw)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/auth"
@@ -69,12 +70,16 @@ type Config struct {
 	// StreamMaxLifetime ends a live stream, which the client may reopen
 	// (default 1 h); a stream also ends when its token expires.
 	StreamMaxLifetime time.Duration
+	// Registry holds the figures served at /metrics (the API's own are
+	// added to it); nil is a registry of the server's own.
+	Registry *prometheus.Registry
 }
 
 // Server serves the API.
 type Server struct {
-	cfg    Config
-	router *mux.Router
+	cfg     Config
+	router  *mux.Router
+	metrics *metrics
 }
 
 // New builds the server.
@@ -103,8 +108,13 @@ func New(cfg Config) *Server {
 	if cfg.StreamMaxLifetime <= 0 {
 		cfg.StreamMaxLifetime = time.Hour
 	}
-	s := &Server{cfg: cfg, router: mux.NewRouter()}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, router: mux.NewRouter(), metrics: newMetrics(cfg.Registry, cfg.Live)}
 	r := s.router
+	r.Use(s.metrics.instrument)
+	r.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	r.HandleFunc("/", s.versions).Methods(http.MethodGet)
 	r.HandleFunc("/v1", s.version).Methods(http.MethodGet)
 	r.HandleFunc("/v1/", s.version).Methods(http.MethodGet)

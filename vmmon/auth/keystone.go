@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -60,6 +61,21 @@ type Keystone struct {
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]cached
+
+	asked, hits, refused, failed atomic.Uint64
+}
+
+// KeystoneStats count the validator's work since it started.
+type KeystoneStats struct {
+	Asked     uint64 // validations Keystone answered or failed to
+	CacheHits uint64 // answered from the cache (valid or refused tokens)
+	Refused   uint64 // tokens found invalid (by Keystone or from the cache)
+	Failed    uint64 // validations that failed for want of Keystone
+}
+
+// Stats returns the counts so far.
+func (k *Keystone) Stats() KeystoneStats {
+	return KeystoneStats{Asked: k.asked.Load(), CacheHits: k.hits.Load(), Refused: k.refused.Load(), Failed: k.failed.Load()}
 }
 
 // renewBefore is how long before its expiry the service user's token is renewed.
@@ -143,7 +159,9 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 	}
 	key := sha256.Sum256([]byte(token))
 	if c, ok := k.lookup(key); ok {
+		k.hits.Add(1)
 		if c.caller == nil {
+			k.refused.Add(1)
 			return nil, ErrInvalidToken
 		}
 		return c.caller, nil
@@ -152,12 +170,16 @@ func (k *Keystone) Validate(ctx context.Context, token string) (*Caller, error) 
 		// Detached from the first caller's request: the others wait for it too.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		k.asked.Add(1)
 		c, err := k.ask(ctx, token)
 		switch {
 		case err == nil:
 			k.remember(key, c, k.opts.CacheTime)
 		case errors.Is(err, ErrInvalidToken):
+			k.refused.Add(1)
 			k.remember(key, nil, k.opts.InvalidCacheTime)
+		default:
+			k.failed.Add(1)
 		}
 		return c, err
 	})

@@ -101,6 +101,11 @@ func TestKeystoneCachesAndCoalesces(t *testing.T) {
 	if n := validations.Load(); n != 2 {
 		t.Errorf("%d validations after three checks of one garbage token; want 2", n)
 	}
+	// The 50 concurrent checks joined one validation; the garbage token's
+	// second and third checks came from the cache.
+	if st := k.Stats(); st.Asked != 2 || st.CacheHits != 2 || st.Refused != 3 {
+		t.Errorf("stats %+v; want 2 asked, 2 cache hits, 3 refused", st)
+	}
 	now = now.Add(6 * time.Second)
 	_, _ = k.Validate(ctx, "garbage")
 	if n := validations.Load(); n != 3 {

@@ -14,6 +14,11 @@ import (
 // not confirm it in time: the caller still owns it.
 var ErrNotConfirmed = errors.New("message not confirmed by the broker")
 
+// ErrUnroutable is returned (wrapping ErrNotConfirmed) when the broker
+// returned a message because no queue is bound for its routing key: the
+// message reached nobody, and the caller still owns it.
+var ErrUnroutable = fmt.Errorf("%w: no queue is bound for it (unroutable)", ErrNotConfirmed)
+
 // Publisher publishes messages to one exchange and waits for the broker's
 // confirmation of each. It connects lazily and, after a failure, reconnects on
 // the next call: it never retries on its own, so that a caller with a spool
@@ -23,9 +28,11 @@ type Publisher struct {
 	ex   Exchange
 	d    *dialer
 
-	mu   sync.Mutex
-	conn *amqp.Connection
-	ch   *amqp.Channel
+	mu      sync.Mutex
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	returns chan amqp.Return
+	serial  uint64
 }
 
 // NewPublisher returns a publisher to exchange ex.
@@ -58,11 +65,16 @@ func (p *Publisher) PublishBody(ctx context.Context, routingKey string, body []b
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(cctx, p.ex.Name, routingKey, false, false, amqp.Publishing{
+	// Mandatory: a message no queue takes comes back (basic.return, before
+	// its ack) instead of being confirmed and dropped.
+	p.serial++
+	id := fmt.Sprintf("%d", p.serial)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(cctx, p.ex.Name, routingKey, true, false, amqp.Publishing{
 		ContentType:     "application/json",
 		ContentEncoding: "utf-8",
 		DeliveryMode:    amqp.Persistent,
 		Timestamp:       time.Now(),
+		MessageId:       id,
 		Body:            body,
 	})
 	if err != nil {
@@ -78,7 +90,19 @@ func (p *Publisher) PublishBody(ctx context.Context, routingKey string, body []b
 	case !acked:
 		return fmt.Errorf("%w: %s/%s was nacked", ErrNotConfirmed, p.ex.Name, routingKey)
 	}
-	return nil
+	// The library hands a return to p.returns before it processes the ack
+	// that follows it, so by now a return of this message is waiting there.
+	for {
+		select {
+		case ret := <-p.returns:
+			if ret.MessageId == id {
+				return fmt.Errorf("%w: %s/%s (%s)", ErrUnroutable, p.ex.Name, routingKey, ret.ReplyText)
+			}
+			continue // an earlier message's, already given up on
+		default:
+		}
+		return nil
+	}
 }
 
 // channel returns a confirm-mode channel, connecting when needed.
@@ -94,6 +118,9 @@ func (p *Publisher) channel(ctx context.Context) (*amqp.Channel, error) {
 	ch, err := conn.Channel()
 	if err == nil {
 		err = ch.Confirm(false)
+	}
+	if err == nil {
+		p.returns = ch.NotifyReturn(make(chan amqp.Return, 64))
 	}
 	if err == nil {
 		err = declareExchange(ch, &p.opts, p.ex)

@@ -11,6 +11,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
@@ -73,6 +76,23 @@ func NewHTTPServer(addr string, h http.Handler, c *conf.Config) *http.Server {
 		MaxHeaderBytes: 64 << 10}
 }
 
+// registerKeystone adds the token validator's counts to reg.
+func registerKeystone(reg *prometheus.Registry, k *auth.Keystone) {
+	for _, c := range []struct {
+		name, help string
+		get        func(auth.KeystoneStats) uint64
+	}{
+		{"vmmon_api_token_validations_total", "Token validations asked of Keystone.", func(s auth.KeystoneStats) uint64 { return s.Asked }},
+		{"vmmon_api_token_cache_hits_total", "Tokens answered from the cache (valid or refused).", func(s auth.KeystoneStats) uint64 { return s.CacheHits }},
+		{"vmmon_api_tokens_refused_total", "Tokens found invalid, by Keystone or from the cache.", func(s auth.KeystoneStats) uint64 { return s.Refused }},
+		{"vmmon_api_token_validation_failures_total", "Validations that failed because Keystone could not be reached.",
+			func(s auth.KeystoneStats) uint64 { return s.Failed }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(c.get(k.Stats())) }))
+	}
+}
+
 // RunAPI serves vmmon-api's /v1 until ctx ends.
 func RunAPI(ctx context.Context, p *service.Process) int {
 	c, log := p.Config, p.Log
@@ -115,13 +135,18 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 		}
 	}()
 	runner := &actions.Runner{Store: store, Now: time.Now, Timeout: conf.Nova.ActionTimeout.Get(c)}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if k, ok := validator.(*auth.Keystone); ok {
+		registerKeystone(reg, k)
+	}
 	requestTimeout := conf.API.RequestTimeout.Get(c)
 	srv := api.New(api.Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub, Actions: runner,
 		MaxPoints: conf.API.MaxPoints.Get(c), MaxLimit: conf.API.MaxLimit.Get(c),
 		StaleAfter: conf.Collector.StaleMultiplier.Get(c), DownAfter: conf.Collector.DownMultiplier.Get(c),
 		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c), Retention: backend.Retention(c),
 		RequestTimeout: requestTimeout, StreamsPerUser: conf.API.StreamsPerUser.Get(c),
-		StreamMaxLifetime: conf.API.StreamMaxLifetime.Get(c)})
+		StreamMaxLifetime: conf.API.StreamMaxLifetime.Get(c), Registry: reg})
 	addr := net.JoinHostPort(bindHost, fmt.Sprint(conf.API.BindPort.Get(c)))
 	httpSrv := NewHTTPServer(addr, srv.Handler(), c)
 	errs := make(chan error, 1)
