@@ -360,6 +360,25 @@ func TestSpoolRefusalAndUnroutable(t *testing.T) {
 	}
 }
 
+// The agent's own figures, as Prometheus text.
+func TestWriteMetrics(t *testing.T) {
+	sp, _ := spool.Open(t.TempDir(), 0)
+	a := newAgent(newFake(2), &flakyPub{down: true}, sp)
+	ctx := context.Background()
+	b, _ := a.Collect(ctx)
+	_ = a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b)
+	var out strings.Builder
+	if err := a.WriteMetrics(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"vmmon_agent_domains 2\n", "vmmon_agent_spool_messages 1\n", "vmmon_agent_batches_total 1\n",
+		"# TYPE vmmon_agent_unroutable_total counter\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestLibvirtDownIsAnErrorNotAnEmptyBatch(t *testing.T) {
 	a := New(Config{Host: "h", LibvirtURI: "fake://", Interval: time.Second, Timeout: 100 * time.Millisecond},
 		func(string) (hypervisor.Conn, error) { return nil, hypervisor.ErrConnection }, nil, nil, nil)

@@ -73,7 +73,15 @@ func run(ctx context.Context, p *service.Process, once bool, stdout io.Writer) i
 	defer pub.Close()
 	log.Info("vmmon-agent starting", "host", host, "libvirt_uri", cfg.LibvirtURI, "interval", cfg.Interval,
 		"transport_url", opts.URL.Redacted())
-	if err := agent.New(cfg, hypervisor.Dial, pub, sp, log).Run(ctx); err != nil {
+	a := agent.New(cfg, hypervisor.Dial, pub, sp, log)
+	if addr := conf.Agent.MetricsBind.Get(c); addr != "" {
+		go func() {
+			if err := a.ServeMetrics(ctx, addr); err != nil {
+				log.Error("agent metrics not served", "error", err)
+			}
+		}()
+	}
+	if err := a.Run(ctx); err != nil {
 		log.Error("vmmon-agent stopped", "error", err)
 		return 1
 	}

@@ -10,6 +10,7 @@ var Agent = struct {
 	Host           StringOpt
 	SpoolDir       StringOpt
 	SpoolMaxBytes  IntOpt
+	MetricsBind    StringOpt
 }{
 	LibvirtURI: d.String(groupAgent, "libvirt_uri", "qemu:///system", "The libvirt connection to read domains from."),
 	Interval:   d.Seconds(groupAgent, "interval", 10, "Seconds between two collections.", Min(1)),
@@ -22,4 +23,7 @@ var Agent = struct {
 		"Directory where batches wait while the broker is unreachable."),
 	SpoolMaxBytes: d.Int(groupAgent, "spool_max_bytes", 64<<20,
 		"Largest size of the spool; when full, the oldest batches are dropped and counted.", Min(0)),
+	MetricsBind: d.String(groupAgent, "metrics_bind", "",
+		"host:port where the agent serves its own figures (those of its heartbeat) as Prometheus text at /metrics; "+
+			"empty serves none. Keep it on loopback or a management network."),
 }

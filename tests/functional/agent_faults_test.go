@@ -1,0 +1,271 @@
+//go:build functional
+
+package functional
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"opendev.org/openstack/vmmon/tests/bedenv"
+	"opendev.org/openstack/vmmon/vmmon-agent/agent"
+	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
+	"opendev.org/openstack/vmmon/vmmon-agent/spool"
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/transporturl"
+)
+
+// seqReport says what of batches 1..max arrived: the numbers missing and
+// how many arrived more than once.
+func seqReport(bs []agentmsg.Batch) (max uint64, missing []uint64, dups int) {
+	seen := map[uint64]int{}
+	for _, b := range bs {
+		seen[b.Seq]++
+		if b.Seq > max {
+			max = b.Seq
+		}
+	}
+	for s := uint64(1); s <= max; s++ {
+		switch n := seen[s]; {
+		case n == 0:
+			missing = append(missing, s)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	return max, missing, dups
+}
+
+func deleteQueue(t *testing.T, url, q string) {
+	t.Helper()
+	u, _ := transporturl.Parse(url)
+	conn, err := amqp.Dial(u.AMQPURI(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The collector's queue deleted mid-run: RabbitMQ returns the agent's
+// batches (published mandatory) instead of confirming and dropping them; they
+// stay spooled, the heartbeat counts them, and once the queue is back every
+// sequence number arrives, none twice.
+func TestAgentUnroutable(t *testing.T) {
+	env := bedenv.Load(t)
+	url := env.Get(t, "VMMON_TRANSPORT_URL")
+	ex, q := uniqueName(t), uniqueName(t)+"-q"
+	cleanup(t, url, []string{ex}, []string{q})
+	opts := rabbitOptions(t, url)
+	host := "unroutable-host"
+	queue := messaging.Queue{Name: q, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
+		RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}
+	st := &agentStream{}
+	stopConsumer := startConsumer(t, opts, queue, st.handler(t))
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
+	defer pub.Close()
+	a := agent.New(agent.Config{Host: host, LibvirtURI: "test:///default", Interval: time.Second, Timeout: 5 * time.Second},
+		hypervisor.Dial, pub, sp, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	until(t, 20*time.Second, "three batches", func() bool { bs, _, _ := st.snapshot(); return len(bs) >= 3 })
+
+	stopConsumer()
+	deleteQueue(t, url, q)
+	until(t, 20*time.Second, "batches spooled while unroutable", func() bool { n, _, _ := sp.Stats(); return n >= 3 })
+	spooled, _, _ := sp.Stats()
+	back := time.Now()
+	startConsumer(t, opts, queue, st.handler(t))
+	until(t, 30*time.Second, "the spool drained", func() bool { n, _, _ := sp.Stats(); return n == 0 })
+	recovery := time.Since(back)
+	time.Sleep(2 * time.Second)
+	bs, hbs, _ := st.snapshot()
+	max, missing, dups := seqReport(bs)
+	t.Logf("unroutable: %d batches spooled while the queue was gone; after it came back, batches 1..%d: %d missing, %d duplicated; spool drained in %v",
+		spooled, max, len(missing), dups, recovery.Round(time.Millisecond))
+	if len(missing) != 0 || dups != 0 {
+		t.Errorf("missing %v, %d duplicated", missing, dups)
+	}
+	var unroutable uint64
+	for _, hb := range hbs {
+		unroutable = max64(unroutable, hb.Unroutable)
+	}
+	if unroutable == 0 {
+		t.Errorf("no heartbeat counted unroutable messages: %+v", hbs[len(hbs)-1])
+	}
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// A spool on a full file system refuses batches: the agent publishes them
+// directly (nothing is lost while the broker is up) and its heartbeat says
+// the spool failed.
+func TestAgentSpoolFull(t *testing.T) {
+	env := bedenv.Load(t)
+	url := env.Get(t, "VMMON_TRANSPORT_URL")
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a small tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	// Fill it up.
+	filler := make([]byte, 4096)
+	f, _ := os.Create(filepath.Join(dir, "filler"))
+	for {
+		if _, err := f.Write(filler); err != nil {
+			break
+		}
+	}
+	f.Close()
+	ex, q := uniqueName(t), uniqueName(t)+"-q"
+	cleanup(t, url, []string{ex}, []string{q})
+	opts := rabbitOptions(t, url)
+	host := "spoolfull-host"
+	st := &agentStream{}
+	startConsumer(t, opts, messaging.Queue{Name: q, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
+		RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}, st.handler(t))
+	sp, err := spool.Open(filepath.Join(dir, "spool"), 64<<20)
+	if err != nil {
+		t.Fatalf("opening a spool on the full tmpfs: %v", err)
+	}
+	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
+	defer pub.Close()
+	a := agent.New(agent.Config{Host: host, LibvirtURI: "test:///default", Interval: time.Second, Timeout: 5 * time.Second},
+		hypervisor.Dial, pub, sp, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	until(t, 20*time.Second, "five batches and a heartbeat after them", func() bool {
+		bs, hbs, _ := st.snapshot()
+		return len(bs) >= 5 && len(hbs) >= 5
+	})
+	cancel()
+	<-done
+	bs, hbs, _ := st.snapshot()
+	max, missing, dups := seqReport(bs)
+	last := hbs[len(hbs)-1]
+	t.Logf("spool full: batches 1..%d arrived with %d missing, %d duplicated; heartbeat: %d spool errors (%q), %d published unspooled",
+		max, len(missing), dups, last.SpoolErrors, last.SpoolLastError, last.PublishedDirect)
+	if len(missing) != 0 || dups != 0 {
+		t.Errorf("missing %v, %d duplicated", missing, dups)
+	}
+	if last.SpoolErrors == 0 || last.PublishedDirect == 0 || !strings.Contains(last.SpoolLastError, "no space left") {
+		t.Errorf("the heartbeat does not say the spool fails: %+v", last)
+	}
+}
+
+// vmmon-agent killed (SIGKILL) while the broker is away, a spooled message
+// damaged meanwhile: on restart the damaged one is moved aside and every
+// other spooled batch is sent, in order.
+func TestAgentCorruptSpoolAfterKill(t *testing.T) {
+	env := bedenv.Load(t)
+	url := env.Get(t, "VMMON_TRANSPORT_URL")
+	bin := buildCmd(t, "vmmon-agent/cmd/vmmon-agent")
+	dir := t.TempDir()
+	spoolDir := filepath.Join(dir, "spool")
+	ex := uniqueName(t)
+	host := "killed-host"
+	metricsPort := freePort(t)
+	config := func(transport string) string {
+		p := filepath.Join(dir, fmt.Sprintf("agent-%d.conf", time.Now().UnixNano()))
+		body := fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[agent]\nlibvirt_uri = test:///default\nhost = %s\n"+
+			"interval = 1\nspool_dir = %s\nmetrics_bind = 127.0.0.1:%d\n", transport, ex, host, spoolDir, metricsPort)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// The broker unreachable: batches pile up in the spool.
+	cmd := exec.Command(bin, "--config-file", config("rabbit://guest:guest@127.0.0.1:1/"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 30*time.Second, "five spooled batches", func() bool {
+		files, _ := filepath.Glob(filepath.Join(spoolDir, "*.msg"))
+		return len(files) >= 5
+	})
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	files, _ := filepath.Glob(filepath.Join(spoolDir, "*.msg"))
+	sort.Strings(files)
+	// Damage the second spooled message (cut in the middle of its JSON).
+	raw, _ := os.ReadFile(files[1])
+	if err := os.WriteFile(files[1], raw[:len(raw)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q := ex + "-q"
+	cleanup(t, url, []string{ex}, []string{q})
+	st := &agentStream{}
+	startConsumer(t, rabbitOptions(t, url), messaging.Queue{Name: q, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
+		RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}, st.handler(t))
+	restart := exec.Command(bin, "--config-file", config(url))
+	log := &strings.Builder{}
+	restart.Stderr = log
+	if err := restart.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = restart.Process.Signal(syscall.SIGTERM); _ = restart.Wait() })
+	t0 := time.Now()
+	until(t, 30*time.Second, "the spool drained after the restart", func() bool {
+		left, _ := filepath.Glob(filepath.Join(spoolDir, "*.msg"))
+		bs, hbs, _ := st.snapshot()
+		return len(left) == 0 && len(bs) >= len(files) && len(hbs) > 0
+	})
+	bs, hbs, _ := st.snapshot()
+	aside, _ := filepath.Glob(filepath.Join(spoolDir, spool.AsideDir, "*.msg"))
+	// Each run of the agent is a stream of its own, numbered from 1: the
+	// killed run's spooled batches must all arrive but the damaged one.
+	streams := map[string][]agentmsg.Batch{}
+	for _, b := range bs {
+		streams[b.Stream] = append(streams[b.Stream], b)
+	}
+	for name, sb := range streams {
+		max, missing, dups := seqReport(sb)
+		t.Logf("corrupt spool after a kill: stream %s: batches 1..%d, missing %v, %d duplicated", name, max, missing, dups)
+		if dups != 0 || len(missing) > 1 || (len(missing) == 1 && missing[0] != 2) {
+			t.Errorf("stream %s: missing %v, %d duplicated; want only batch 2 (the damaged one) missing", name, missing, dups)
+		}
+	}
+	t.Logf("corrupt spool after a kill: %d spooled, 1 damaged; after the restart %d batches arrived in %v, %d set aside",
+		len(files), len(bs), time.Since(t0).Round(time.Millisecond), len(aside))
+	if len(streams) != 2 {
+		t.Errorf("%d streams; want the killed run's and the new one's", len(streams))
+	}
+	if len(aside) != 1 || filepath.Base(aside[0]) != filepath.Base(files[1]) {
+		t.Errorf("set aside %v; want %s", aside, filepath.Base(files[1]))
+	}
+	if last := hbs[len(hbs)-1]; last.SpoolMovedAside != 1 {
+		t.Errorf("heartbeat: %d moved aside; want 1\n%s", last.SpoolMovedAside, log.String())
+	}
+	// The same figure on the agent's own metrics address.
+	if n := scrape(t, fmt.Sprintf("http://127.0.0.1:%d", metricsPort), "vmmon_agent_spool_moved_aside_total"); n != 1 {
+		t.Errorf("vmmon_agent_spool_moved_aside_total = %v; want 1", n)
+	}
+}
