@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,21 +47,57 @@ func seqReport(bs []agentmsg.Batch) (max uint64, missing []uint64, dups int) {
 	return max, missing, dups
 }
 
-func deleteQueue(t *testing.T, url, q string) {
+// amqpChannel is a plain AMQP channel to the bed's broker, closed at the
+// end of the test.
+func amqpChannel(t *testing.T, url string) *amqp.Channel {
 	t.Helper()
 	u, _ := transporturl.Parse(url)
 	conn, err := amqp.Dial(u.AMQPURI(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+	return ch
+}
+
+func deleteQueue(t *testing.T, url, q string) {
+	t.Helper()
+	if _, err := amqpChannel(t, url).QueueDelete(q, false, false, false); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// agentRig is an in-process agent on libvirt's test driver publishing to a
+// fresh exchange, read by a queue of the test's own.
+type agentRig struct {
+	stream       *agentStream
+	queue        messaging.Queue
+	opts         messaging.Options
+	stopConsumer func() // the agent goes on
+	stop         func() // the agent and the consumer
+}
+
+func startAgentRig(t *testing.T, url, host string, sp *spool.Spool) *agentRig {
+	t.Helper()
+	ex, q := uniqueName(t), uniqueName(t)+"-q"
+	cleanup(t, url, []string{ex}, []string{q})
+	r := &agentRig{stream: &agentStream{}, opts: rabbitOptions(t, url), queue: messaging.Queue{Name: q, Bindings: []messaging.Binding{
+		{Exchange: messaging.Exchange{Name: ex}, RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}}
+	r.stopConsumer = startConsumer(t, r.opts, r.queue, r.stream.handler(t))
+	pub := messaging.NewPublisher(r.opts, messaging.Exchange{Name: ex})
+	a := agent.New(agent.Config{Host: host, LibvirtURI: "test:///default", Interval: time.Second, Timeout: 5 * time.Second},
+		hypervisor.Dial, pub, sp, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	r.stop = func() { once.Do(func() { cancel(); <-done; pub.Close(); r.stopConsumer() }) }
+	t.Cleanup(r.stop)
+	return r
 }
 
 // The collector's queue deleted mid-run: RabbitMQ returns the agent's
@@ -70,30 +107,16 @@ func deleteQueue(t *testing.T, url, q string) {
 func TestAgentUnroutable(t *testing.T) {
 	env := bedenv.Load(t)
 	url := env.Get(t, "VMMON_TRANSPORT_URL")
-	ex, q := uniqueName(t), uniqueName(t)+"-q"
-	cleanup(t, url, []string{ex}, []string{q})
-	opts := rabbitOptions(t, url)
-	host := "unroutable-host"
-	queue := messaging.Queue{Name: q, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
-		RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}
-	st := &agentStream{}
-	stopConsumer := startConsumer(t, opts, queue, st.handler(t))
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
-	defer pub.Close()
-	a := agent.New(agent.Config{Host: host, LibvirtURI: "test:///default", Interval: time.Second, Timeout: 5 * time.Second},
-		hypervisor.Dial, pub, sp, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	rig := startAgentRig(t, url, "unroutable-host", sp)
+	st, opts, queue := rig.stream, rig.opts, rig.queue
 	until(t, 20*time.Second, "three batches", func() bool { bs, _, _ := st.snapshot(); return len(bs) >= 3 })
 
-	stopConsumer()
-	deleteQueue(t, url, q)
+	rig.stopConsumer()
+	deleteQueue(t, url, queue.Name)
 	until(t, 20*time.Second, "batches spooled while unroutable", func() bool { n, _, _ := sp.Stats(); return n >= 3 })
 	spooled, _, _ := sp.Stats()
 	back := time.Now()
@@ -144,30 +167,17 @@ func TestAgentSpoolFull(t *testing.T) {
 		}
 	}
 	f.Close()
-	ex, q := uniqueName(t), uniqueName(t)+"-q"
-	cleanup(t, url, []string{ex}, []string{q})
-	opts := rabbitOptions(t, url)
-	host := "spoolfull-host"
-	st := &agentStream{}
-	startConsumer(t, opts, messaging.Queue{Name: q, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
-		RoutingKeys: []string{"samples." + host, "heartbeat." + host}}}}, st.handler(t))
 	sp, err := spool.Open(filepath.Join(dir, "spool"), 64<<20)
 	if err != nil {
 		t.Fatalf("opening a spool on the full tmpfs: %v", err)
 	}
-	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
-	defer pub.Close()
-	a := agent.New(agent.Config{Host: host, LibvirtURI: "test:///default", Interval: time.Second, Timeout: 5 * time.Second},
-		hypervisor.Dial, pub, sp, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	rig := startAgentRig(t, url, "spoolfull-host", sp)
+	st := rig.stream
 	until(t, 20*time.Second, "five batches and a heartbeat after them", func() bool {
 		bs, hbs, _ := st.snapshot()
 		return len(bs) >= 5 && len(hbs) >= 5
 	})
-	cancel()
-	<-done
+	rig.stop()
 	bs, hbs, _ := st.snapshot()
 	max, missing, dups := seqReport(bs)
 	last := hbs[len(hbs)-1]

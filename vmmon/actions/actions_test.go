@@ -14,6 +14,17 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage/embedded"
 )
 
+// newRunner is a runner on an embedded store of the test's own.
+func newRunner(t *testing.T) *Runner {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), storage.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &Runner{Store: st, Now: time.Now, Timeout: time.Minute}
+}
+
 func TestValidate(t *testing.T) {
 	ok := []Request{{Action: "start"}, {Action: "reboot"}, {Action: "reboot", Type: "hard"}, {Action: "lock", Reason: "x"}}
 	for _, r := range ok {
@@ -56,12 +67,7 @@ func TestNovaAnswers(t *testing.T) {
 		}
 	}))
 	defer nova.Close()
-	st, err := embedded.Open(t.TempDir(), storage.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rn := &Runner{Store: st, Now: time.Now, Timeout: time.Minute}
+	rn := newRunner(t)
 	ctx := context.Background()
 	inst := func(id string) storage.Instance { return storage.Instance{ID: id, ProjectID: "p"} }
 
@@ -98,12 +104,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	calls := 0
 	nova := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++; w.WriteHeader(202) }))
 	defer nova.Close()
-	st, err := embedded.Open(t.TempDir(), storage.Retention{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rn := &Runner{Store: st, Now: time.Now, Timeout: time.Minute}
+	rn := newRunner(t)
 	ctx := context.Background()
 	n := 0
 	origin := func(project, user string) Origin {

@@ -24,6 +24,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/collector"
+	"opendev.org/openstack/vmmon/vmmon/livestream"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
@@ -35,7 +36,7 @@ import (
 // (so that it stays in the agent's spool).
 type bus struct {
 	c   *collector.Collector
-	hub *api.Hub
+	hub *livestream.Hub
 }
 
 func (b bus) PublishBody(ctx context.Context, routingKey string, body []byte) error {
@@ -94,7 +95,7 @@ func run(ctx context.Context, log *slog.Logger, stdout io.Writer, dataDir, bind,
 		return err
 	}
 	c := collector.New(store, log)
-	hub := api.NewHub(64)
+	hub := livestream.NewHub(64)
 	hostname, _ := os.Hostname()
 	a := agent.New(agent.Config{Host: hostname, LibvirtURI: uri, Interval: interval, Timeout: 5 * time.Second},
 		hypervisor.Dial, bus{c, hub}, sp, log)

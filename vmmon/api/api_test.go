@@ -14,6 +14,7 @@ import (
 
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/auth"
+	"opendev.org/openstack/vmmon/vmmon/livestream"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
@@ -259,7 +260,7 @@ func TestListInstances(t *testing.T) {
 	}
 	s.do("GET", "/v1/instances?limit=0", "member").expectError(400, "vmmon.query.bad_limit")
 	s.do("GET", "/v1/instances?marker=nope", "member").expectError(400, "vmmon.query.bad_marker")
-	s.do("GET", "/v1/instances?sort=name", "member").expectError(400, "vmmon.query.unknown_parameter")
+	s.do("GET", "/v1/instances?order=name", "member").expectError(400, "vmmon.query.unknown_parameter")
 }
 
 func TestInstanceAndMeasures(t *testing.T) {
@@ -340,7 +341,7 @@ func TestLiveStream(t *testing.T) {
 	defer st.Close()
 	_ = st.PutInstance(context.Background(), storage.Instance{ID: instA, ProjectID: "p-a", UpdatedAt: now})
 	pol, _ := policy.New("")
-	hub := NewHub(2)
+	hub := livestream.NewHub(2)
 	srv := httptest.NewServer(New(Config{Store: st, Validator: callers, Policy: pol, Log: quiet, Live: hub, Now: func() time.Time { return now }}).Handler())
 	defer srv.Close()
 	open := func(token string) (*http.Response, *bufio.Reader) {
@@ -381,12 +382,12 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("%d clients after the client left", hub.Clients())
 	}
 	// A client that reads nothing is dropped once its buffer is full.
-	slow, _ := hub.subscribe(instA, "u-slow", 0)
+	slow, _ := hub.Subscribe(instA, "u-slow", 0)
 	for i := 0; i < 5; i++ {
 		hub.HandleDelivery(context.Background(), batchDelivery(t, instA, float64(i)))
 	}
 	select {
-	case <-slow.dropped:
+	case <-slow.Dropped:
 	default:
 		t.Error("a slow client was not dropped")
 	}
@@ -419,7 +420,7 @@ func TestLiveStreamLimits(t *testing.T) {
 	defer st.Close()
 	_ = st.PutInstance(context.Background(), storage.Instance{ID: instA, ProjectID: "p-a", Host: "cmp1", UpdatedAt: now})
 	pol, _ := policy.New("")
-	hub := NewHub(8)
+	hub := livestream.NewHub(8)
 	expiring := tokens{
 		"soon":  {UserID: "u-soon", ProjectID: "p-a", Roles: []string{"reader"}, ExpiresAt: time.Now().Add(500 * time.Millisecond)},
 		"admin": callers["admin"], "reader": callers["reader"],

@@ -8,6 +8,8 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"opendev.org/openstack/vmmon/vmmon/livestream"
 )
 
 // metrics are vmmon-api's own figures, served as Prometheus text at /metrics.
@@ -16,7 +18,7 @@ type metrics struct {
 	requests *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, live *Hub) *metrics {
+func newMetrics(reg *prometheus.Registry, live *livestream.Hub) *metrics {
 	m := &metrics{reg: reg, requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vmmon_api_request_duration_seconds",
 		Help:    "Time to answer API requests, by route (its template), method and status code.",

@@ -21,6 +21,7 @@ import (
 
 	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/auth"
+	"opendev.org/openstack/vmmon/vmmon/livestream"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
@@ -30,6 +31,7 @@ import (
 type Queryable interface {
 	GetInstance(ctx context.Context, id string) (storage.Instance, error)
 	ListInstances(ctx context.Context, q storage.InstanceQuery) ([]storage.Instance, error)
+	Aggregates(ctx context.Context, q storage.AggregateQuery) ([]storage.Aggregate, error)
 	Metrics(ctx context.Context, instanceID string) ([]storage.MetricInfo, error)
 	Measures(ctx context.Context, q storage.MeasureQuery) ([]storage.Series, error)
 	Events(ctx context.Context, q storage.EventQuery) ([]storage.Event, error)
@@ -57,7 +59,7 @@ type Config struct {
 	HealthDisableFile string
 	Now               func() time.Time
 	// Live feeds GET /v1/instances/{id}/stream; nil disables it.
-	Live *Hub
+	Live *livestream.Hub
 	// Actions carries out POST /v1/instances/{id}/actions; nil disables it.
 	Actions *actions.Runner
 	// Retention bounds the range of a measures query to what its
@@ -134,6 +136,8 @@ func New(cfg Config) *Server {
 		{http.MethodGet, "/v1/instances/{id}/actions/{action_id}", s.getAction},
 		{http.MethodGet, "/v1/hosts", s.listHosts},
 		{http.MethodGet, "/v1/hosts/{host}", s.getHost},
+		{http.MethodGet, "/v1/aggregates", s.aggregates},
+		{http.MethodGet, "/v1/aggregates/measures", s.aggregateMeasures},
 	} {
 		r.Handle(rt.path, s.authenticate(rt.h)).Methods(rt.method)
 	}

@@ -18,6 +18,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/conf"
+	"opendev.org/openstack/vmmon/vmmon/livestream"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/service"
@@ -121,7 +122,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 		authURI = conf.Authtoken.AuthURL.Get(c)
 	}
 	// The live stream reads the agents' samples from a queue of this process's own.
-	hub := api.NewHub(64)
+	hub := livestream.NewHub(64)
 	opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log)
 	if err != nil {
 		return p.Fail(fmt.Errorf("[DEFAULT] transport_url: %w", err))
