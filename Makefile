@@ -8,7 +8,7 @@ export GOFLAGS
 
 CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
 
-.PHONY: all build run test unit functional devstack-test bed bed-down bench genconfig clean
+.PHONY: all build run test unit functional devstack-test python-test bed bed-down bench genconfig clean
 
 all: build
 
@@ -44,8 +44,16 @@ functional: bed
 devstack-test:
 	bash tests/devstack/test_plugin.sh
 
+## python-test: python-vmmonclient (vmmon/client/python) in a venv over Debian's
+## python3-openstackclient: flake8, unit tests, and the real `openstack` CLI
+## against the bed's Keystone, Nova and a vmmon of its own.
+python-test: bed
+	@venv=$$(tests/python/setup.sh) && \
+	$$venv/bin/python -m flake8 vmmon/client/python tests/python && \
+	PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q tests/python/unit tests/python/functional
+
 ## test: everything, on a fresh machine of this kind, as root.
-test: bed unit devstack-test functional
+test: bed unit devstack-test functional python-test
 
 ## bench: unit benchmarks, then those that need the bed (see doc/benchmarks.rst).
 bench: bed
