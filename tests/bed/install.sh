@@ -20,7 +20,7 @@ install_debs() {
 		qemu-system-x86 busybox-static \
 		keystone uwsgi-plugin-python3 sqlite3 shellcheck \
 		python3-oslo.messaging python3-keystoneauth1 \
-		nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql \
+		nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql python3-libvirt qemu-utils \
 		python3-openstackclient python3-venv python3-pytest python3-requests-mock python3-flake8 python3-cassandra
 }
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs a real Nova for the tests (Debian's packages, the fake virt driver):
-# MariaDB, Placement, Glance with a file store, nova-api, -conductor,
-# -scheduler and nova-compute's entry point, and a stand-in for the Neutron
-# API that Nova calls even for servers without networks. Needs the bed's
-# RabbitMQ and Keystone.
+# Runs a real Nova for the tests (Debian's packages): MariaDB, Placement,
+# Glance with a file store, nova-api, -conductor, -scheduler, two
+# nova-computes and a stand-in for the Neutron API that Nova calls even for
+# servers without networks (with one network of its own, for servers that
+# want a NIC). Needs the bed's RabbitMQ, Keystone and libvirtd.
+#
+# nova-fake-1 runs the fake virt driver (availability zone "nova", where
+# servers go when they name no zone): cheap servers, as many as a test wants.
+# nova-libvirt-1 runs the libvirt driver on the bed's libvirtd with QEMU in
+# software emulation (zone "libvirt"): real VMs booted from the bed guest's
+# kernel and busybox initramfs, which vmmon-agent can measure.
 #   tests/bed/nova.sh start|stop|status
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -13,9 +19,18 @@ RUN=$VMMON_BED/run
 PW=vmmon-nova-secret
 KEYSTONE=http://127.0.0.1:5000/v3
 TRANSPORT=rabbit://guest:guest@127.0.0.1:5672/
+FAKE_HOST=nova-fake-1
+LIBVIRT_HOST=nova-libvirt-1
+LIBVIRT_AZ=libvirt
+# The bed guest's kernel and initramfs (tests/bed/libvirt.sh) become Glance images.
+GUEST=$VMMON_BED/libvirt/guest
 
 install() {
-	apt_install nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql
+	# Not the nova-compute package: its hypervisor dependency pulls in
+	# libvirt and QEMU with all they recommend. The libvirt driver needs only
+	# the Python binding and qemu-img beside what libvirt.sh installs.
+	apt_install nova-api nova-conductor nova-scheduler placement-api glance-api mariadb-server python3-pymysql \
+		python3-libvirt qemu-utils
 }
 
 mariadb_ready() { mysqladmin --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; }
@@ -49,9 +64,11 @@ authtoken() { # authtoken USER: a keystone_authtoken (or [placement], ...) secti
 }
 
 configure() {
-	mkdir -p "$DIR"/{state,lock,images,log}
+	mkdir -p "$DIR"/{state,lock,images,log} "$DIR"/libvirt/{state,instances,lock}
 	cp /etc/nova/api-paste.ini "$DIR/api-paste.ini"
 	cp /etc/glance/glance-api-paste.ini "$DIR/glance-api-paste.ini"
+	# Run from a copy, so that an edited stand-in counts as a changed configuration.
+	cp "$BED_SRC/nova/neutron_standin.py" "$DIR/neutron_standin.py"
 	cat >"$DIR/nova.conf" <<-CONF
 		[DEFAULT]
 		transport_url = $TRANSPORT
@@ -60,8 +77,11 @@ configure() {
 		heal_instance_info_cache_interval = 0
 		use_rootwrap_daemon = false
 		state_path = $DIR/state
-		host = nova-fake-1
+		host = $FAKE_HOST
 		log_dir = $DIR/log
+		# Servers that name no zone go to the fake driver's host, so tests
+		# wanting many cheap servers never land on the libvirt host.
+		default_schedule_zone = nova
 		[api]
 		auth_strategy = keystone
 		[api_database]
@@ -73,6 +93,10 @@ configure() {
 		[scheduler]
 		workers = 1
 		discover_hosts_in_cells_interval = 2
+		[filter_scheduler]
+		# Zed's defaults plus the zone filter: the placement pre-filter only
+		# narrows zones backed by an aggregate, and "nova" is not one.
+		enabled_filters = AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter
 		[keystone_authtoken]
 		$(authtoken nova)
 		[placement]
@@ -96,6 +120,28 @@ configure() {
 		enabled = false
 		[cinder]
 		os_region_name = RegionOne
+	CONF
+	# Each nova-compute reads nova.conf and then its own file (later wins).
+	cat >"$DIR/nova-compute-fake.conf" <<-CONF
+		[DEFAULT]
+		log_file = nova-compute-fake.log
+	CONF
+	cat >"$DIR/nova-compute-libvirt.conf" <<-CONF
+		[DEFAULT]
+		compute_driver = libvirt.LibvirtDriver
+		host = $LIBVIRT_HOST
+		log_file = nova-compute-libvirt.log
+		state_path = $DIR/libvirt/state
+		instances_path = $DIR/libvirt/instances
+		# The bed's services come and go; nothing here heals by itself.
+		resume_guests_state_on_host_boot = false
+		[libvirt]
+		# Software emulation: /dev/kvm exists here but its guests hang.
+		virt_type = qemu
+		connection_uri = qemu:///system
+		cpu_mode = none
+		[oslo_concurrency]
+		lock_path = $DIR/libvirt/lock
 	CONF
 	cat >"$DIR/placement.conf" <<-CONF
 		[DEFAULT]
@@ -143,12 +189,44 @@ daemon() { # daemon NAME COMMAND...
 	echo $! >"$RUN/$name.pid"
 }
 
+# SERVICES are Nova's processes that start() runs and stop() ends, in start order.
+SERVICES=(neutron-standin placement glance-api nova-api nova-conductor nova-scheduler nova-compute nova-compute-libvirt)
+
+# hosts_mapped succeeds once both nova-computes are mapped to the cell,
+# mapping them if need be (each nova-manage call costs seconds: look first).
+hosts_mapped() {
+	local hosts
+	hosts=$(nova-manage --config-file "$DIR/nova.conf" cell_v2 list_hosts 2>/dev/null) || return 1
+	if ! grep -q " $FAKE_HOST " <<<"$hosts" || ! grep -q " $LIBVIRT_HOST " <<<"$hosts"; then
+		nova-manage --config-file "$DIR/nova.conf" cell_v2 discover_hosts >/dev/null 2>&1
+		return 1
+	fi
+}
+
+# conf_sum prints a checksum of what Nova's processes read (files may be missing).
+conf_sum() { cat "$DIR"/*.conf "$DIR/neutron_standin.py" 2>/dev/null | md5sum || true; }
+
 start() {
-	local t0 k v
+	local t0 k v before s running=0
 	t0=$(now_ms)
 	timed install-nova install
+	# The libvirt compute needs libvirtd, and its images are the bed guest's
+	# kernel and initramfs: both come from libvirt.sh (idempotent).
+	if [ ! -f "$GUEST/vmlinuz" ] || [ ! -f "$GUEST/initrd.img" ] || ! virsh -c qemu:///system version >/dev/null 2>&1; then
+		"$BED_SRC/libvirt.sh" start
+	fi
 	start_mariadb
+	before=$(conf_sum)
 	configure
+	# A bed started by an older nova.sh runs with other settings: restart
+	# Nova's processes (not MariaDB) so that they read the new ones.
+	if [ "$before" != "$(conf_sum)" ]; then
+		for s in "${SERVICES[@]}"; do pid_alive "$RUN/$s.pid" && running=1; done
+		if [ "$running" = 1 ]; then
+			log "Nova's configuration changed: restarting its processes"
+			stop_services
+		fi
+	fi
 	/usr/bin/python3 "$BED_SRC/nova/nova_setup.py" "$KEYSTONE" "$(grep '^VMMON_KEYSTONE_ADMIN_PASSWORD=' "$VMMON_BED/bed.env" | cut -d= -f2)" "$PW" ||
 		die "creating Nova's identities in Keystone failed"
 	if [ ! -f "$DIR/synced" ]; then
@@ -162,7 +240,7 @@ start() {
 		touch "$DIR/synced"
 	fi
 	log "Nova databases ready after $(($(now_ms) - t0)) ms"
-	daemon neutron-standin /usr/bin/python3 "$BED_SRC/nova/neutron_standin.py" 9696
+	daemon neutron-standin /usr/bin/python3 "$DIR/neutron_standin.py" 9696 "$DIR/neutron-ports.json"
 	uwsgi_app placement 8778 /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$DIR"
 	daemon glance-api glance-api --config-file "$DIR/glance-api.conf"
 	wait_for placement 60 curl -sf -m 2 http://127.0.0.1:8778/
@@ -170,26 +248,46 @@ start() {
 	daemon nova-conductor nova-conductor --config-file "$DIR/nova.conf"
 	daemon nova-scheduler nova-scheduler --config-file "$DIR/nova.conf"
 	wait_for nova-conductor 60 grep -q "Starting conductor node" "$DIR/log/nova-conductor.log"
-	daemon nova-compute /usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' --config-file "$DIR/nova.conf"
+	# nova-compute's entry point, not its package (see install).
+	local compute=(/usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' --config-file "$DIR/nova.conf")
+	daemon nova-compute "${compute[@]}" --config-file "$DIR/nova-compute-fake.conf"
+	daemon nova-compute-libvirt "${compute[@]}" --config-file "$DIR/nova-compute-libvirt.conf"
 	wait_for nova-api 60 curl -sf -m 2 http://127.0.0.1:8774/
 	wait_for glance-api 60 curl -sf -m 2 http://127.0.0.1:9292/
-	wait_for "compute host mapped" 120 bash -c "nova-manage --config-file '$DIR/nova.conf' cell_v2 discover_hosts >/dev/null 2>&1 &&
-		nova-manage --config-file '$DIR/nova.conf' cell_v2 list_hosts 2>/dev/null | grep -q nova-fake-1"
+	wait_for "compute hosts mapped" 180 hosts_mapped
 	/usr/bin/python3 "$BED_SRC/nova/nova_setup.py" "$KEYSTONE" "$(grep '^VMMON_KEYSTONE_ADMIN_PASSWORD=' "$VMMON_BED/bed.env" | cut -d= -f2)" "$PW" --content \
-		>"$VMMON_BED/nova.env.tmp" || die "creating the test image and flavor failed"
+		"$GUEST/vmlinuz" "$GUEST/initrd.img" "$LIBVIRT_HOST" "$LIBVIRT_AZ" \
+		>"$VMMON_BED/nova.env.tmp" || die "creating the test images, flavors and zone failed"
 	while IFS='=' read -r k v; do env_set "$k" "$v"; done <"$VMMON_BED/nova.env.tmp"
 	rm -f "$VMMON_BED/nova.env.tmp"
 	env_set VMMON_NOVA_URL http://127.0.0.1:8774/v2.1
+	env_set VMMON_NOVA_FAKE_HOST "$FAKE_HOST"
+	env_set VMMON_NOVA_LIBVIRT_HOST "$LIBVIRT_HOST"
+	env_set VMMON_NOVA_LIBVIRT_AZ "$LIBVIRT_AZ"
+	# The stand-in's one network: a server on it gets a NIC whose counters move.
+	env_set VMMON_NOVA_NETWORK_ID "$(sed -n 's/^NETWORK_ID = "\(.*\)"$/\1/p' "$DIR/neutron_standin.py")"
 	printf 'nova-ready %d ms\n' "$(($(now_ms) - t0))" >>"$VMMON_BED/timings"
 	log "Nova ready after $(($(now_ms) - t0)) ms"
 }
 
-stop() {
-	local s
-	for s in nova-compute nova-scheduler nova-conductor nova-api glance-api placement neutron-standin; do
-		stop_pid "$RUN/$s.pid"
+stop_services() {
+	local i
+	for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+		stop_pid "$RUN/${SERVICES[i]}.pid"
 	done
+}
+
+stop() {
+	stop_services
 	mysqladmin --socket=/run/mysqld/mysqld.sock shutdown >/dev/null 2>&1 || true
+	# No QEMU of Nova's outlives the bed (libvirtd would keep them running):
+	# Nova finds them shut off and says so when it starts again.
+	local d
+	if virsh -c qemu:///system version >/dev/null 2>&1; then
+		for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^instance-' || true); do
+			virsh -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
+		done
+	fi
 }
 
 case ${1:-start} in
