@@ -63,7 +63,7 @@ func batchMessages(n int, host string) [][]byte {
 		at := start.Add(time.Duration(i) * 10 * time.Second)
 		b := agentmsg.Batch{Host: host, Stream: "bench", Seq: uint64(i + 1), Time: at}
 		for k := 0; k < 100; k++ {
-			in := agentmsg.Instance{UUID: fmt.Sprintf("bench000-0000-4000-8000-%012d", k), State: "running", Time: at,
+			in := agentmsg.Instance{UUID: fmt.Sprintf("be0c0000-0000-4000-8000-%012d", k), State: "running", Time: at,
 				Nova: &agentmsg.Nova{Name: "b", ProjectID: "p"}}
 			for m := 0; m < 20; m++ {
 				in.Metrics = append(in.Metrics, agentmsg.Metric{Name: fmt.Sprintf("metric.%02d", m), Value: float64(i), Unit: "B", Kind: "gauge"})
@@ -145,7 +145,7 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 			for k, v := range p["nova_object.data"].(map[string]any) {
 				d[k] = v
 			}
-			d["uuid"] = fmt.Sprintf("bench111-0000-4000-8000-%012d", i%500)
+			d["uuid"] = fmt.Sprintf("be111000-0000-4000-8000-%012d", i%500)
 			inner["payload"] = map[string]any{"nova_object.name": p["nova_object.name"], "nova_object.version": p["nova_object.version"],
 				"nova_object.namespace": "nova", "nova_object.data": d}
 			inner["message_id"] = messaging.NewUUID()

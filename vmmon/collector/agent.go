@@ -21,26 +21,35 @@ import (
 var agentTime = time.Unix(1, 0).UTC()
 
 // HandleAgent handles a batch, heartbeat or lifecycle event from an agent.
-func (c *Collector) HandleAgent(ctx context.Context, d messaging.Delivery) messaging.Outcome {
+func (c *Collector) HandleAgent(ctx context.Context, d messaging.Delivery) (out messaging.Outcome) {
+	defer c.survive(queueAgent, d, &out)
 	m, err := messaging.Decode(d.Body)
 	if err != nil {
-		return c.outcome(ctx, d, err)
+		return c.outcome(ctx, queueAgent, d, parkWith(reasonUndecodable, err))
 	}
 	kind, host, _ := strings.Cut(d.RoutingKey, ".")
 	switch kind {
 	case agentmsg.KindSamples:
 		var b agentmsg.Batch
 		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectBatch, &b); err != nil {
-			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+			return c.outcome(ctx, queueAgent, d, unwrapError(err))
+		}
+		var drops []drop
+		if drops, err = c.Limits.validBatch(&b, c.now()); err != nil {
+			return c.outcome(ctx, queueAgent, d, err)
 		}
 		err = c.durably(ctx, "batch from "+host, func(ctx context.Context) error { return c.batch(ctx, &b) })
 		if err == nil {
+			c.dropped(&b, drops)
 			c.count(func(s *Stats) { s.Batches++ })
 		}
 	case agentmsg.KindHeartbeat:
 		var hb agentmsg.Heartbeat
 		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectHeartbeat, &hb); err != nil {
-			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+			return c.outcome(ctx, queueAgent, d, unwrapError(err))
+		}
+		if v := validHeartbeat(&hb); v != nil {
+			return c.outcome(ctx, queueAgent, d, parkWith(v.reason, v))
 		}
 		err = c.durably(ctx, "heartbeat from "+host, func(ctx context.Context) error { return c.heartbeat(ctx, &hb) })
 		if err == nil {
@@ -49,19 +58,61 @@ func (c *Collector) HandleAgent(ctx context.Context, d messaging.Delivery) messa
 	case agentmsg.KindEvents:
 		var e agentmsg.Event
 		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectEvent, &e); err != nil {
-			return c.outcome(ctx, d, fmt.Errorf("%w: %w", errPark, err))
+			return c.outcome(ctx, queueAgent, d, unwrapError(err))
+		}
+		if v := c.Limits.validEvent(&e, c.now()); v != nil {
+			return c.outcome(ctx, queueAgent, d, parkWith(v.reason, v))
+		}
+		if v := checkText("message_id", m.MessageID, MaxNameBytes); v != nil {
+			return c.outcome(ctx, queueAgent, d, parkWith(v.reason, v))
 		}
 		err = c.durably(ctx, "event from "+host, func(ctx context.Context) error {
-			return c.store.AddEvent(ctx, storage.Event{InstanceID: e.UUID, ID: m.MessageID, Time: e.Time, Source: "libvirt",
-				Type: "libvirt." + e.Event, Detail: e.Detail, Host: e.Host})
+			ev := storage.Event{InstanceID: e.UUID, ID: m.MessageID, Time: e.Time, Source: "libvirt",
+				Type: "libvirt." + e.Event, Detail: e.Detail, Host: e.Host}
+			// An event from a host where Nova does not place the instance (a
+			// stale domain left behind a move) is kept, but said to be so.
+			known, err := c.lookupInstances(ctx, []string{e.UUID})
+			if err != nil {
+				return err
+			}
+			if inst, ok := known[e.UUID]; ok && inst.Host != "" && inst.Host != e.Host && inst.UpdatedAt.After(agentTime) {
+				ev.Detail = strings.TrimSpace(ev.Detail + fmt.Sprintf(" (from %s while Nova places the instance on %s)", e.Host, inst.Host))
+				c.count(func(s *Stats) { s.HostMismatch++ })
+			}
+			return c.store.AddEvent(ctx, ev)
 		})
 		if err == nil {
 			c.count(func(s *Stats) { s.AgentEvents++ })
 		}
 	default:
-		err = fmt.Errorf("%w: routing key %q is not samples.*, heartbeat.* or events.*", errPark, d.RoutingKey)
+		err = park(reasonRoutingKey, "routing key %q is not samples.*, heartbeat.* or events.*", clip(d.RoutingKey))
 	}
-	return c.outcome(ctx, d, err)
+	return c.outcome(ctx, queueAgent, d, err)
+}
+
+// unwrapError parks a payload that is not the object expected.
+func unwrapError(err error) error {
+	if errors.Is(err, agentmsg.ErrVersion) {
+		return parkWith(reasonVersion, err)
+	}
+	return parkWith(reasonUndecodable, err)
+}
+
+// dropped counts and logs, in one line, what was left out of a stored batch.
+func (c *Collector) dropped(b *agentmsg.Batch, drops []drop) {
+	if len(drops) == 0 {
+		return
+	}
+	details := make([]string, 0, min(len(drops), maxDetails))
+	for i, d := range drops {
+		c.m.dropped.WithLabelValues(d.item, d.reason).Inc()
+		if i < maxDetails {
+			details = append(details, d.detail)
+		}
+	}
+	c.count(func(s *Stats) { s.Dropped += len(drops) })
+	c.log.Warn("left invalid instances or metrics out of a batch; stored the rest", "host", b.Host, "stream", b.Stream, "seq", b.Seq,
+		"dropped", len(drops), "first", strings.Join(details, "; "))
 }
 
 func (c *Collector) forgetInstance(id string) {
@@ -169,8 +220,23 @@ func (c *Collector) batch(ctx context.Context, b *agentmsg.Batch) error {
 	if err := c.store.WriteSamples(ctx, samples); err != nil {
 		return err
 	}
+	// A batch ahead of this collector's clock is recorded at this
+	// collector's time, so that the stream of an agent whose clock was
+	// corrected (and restarted) still becomes the host's current one.
+	at, now := b.Time, c.now()
+	ahead := c.Limits.MaxClockSkew > 0 && b.Time.Sub(now) > c.Limits.MaxClockSkew
+	if ahead {
+		at = now
+	}
+	if err := c.store.RecordBatch(ctx, b.Host, b.Stream, b.Seq, at); err != nil {
+		return err
+	}
+	if ahead {
+		c.m.skewed.WithLabelValues("batch").Inc()
+	}
 	c.count(func(s *Stats) { s.Samples += len(samples); s.HostMismatch += mismatched })
-	return c.store.RecordBatch(ctx, b.Host, b.Stream, b.Seq, b.Time)
+	c.m.samples.Add(float64(len(samples)))
+	return nil
 }
 
 func agentInstance(in *agentmsg.Instance, host string) storage.Instance {
@@ -204,10 +270,42 @@ func agentState(s string) string {
 	return s
 }
 
+// heartbeat stores a heartbeat with the agent's clock skew: beyond
+// Limits.MaxClockSkew the skew is recorded on the host and the heartbeat is
+// timed by this collector's clock; within it, the host's skew is cleared.
 func (c *Collector) heartbeat(ctx context.Context, hb *agentmsg.Heartbeat) error {
 	raw, err := json.Marshal(hb)
 	if err != nil {
+		return parkWith(reasonUndecodable, err)
+	}
+	if len(raw) > MaxHeartbeatBytes {
+		return park(reasonTooLarge, "heartbeat of %d bytes exceeds %d", len(raw), MaxHeartbeatBytes)
+	}
+	now := c.now().UTC()
+	skew := hb.Time.Sub(now)
+	h := storage.Host{Name: hb.Host, LastHeartbeat: hb.Time, Interval: hb.Interval, Heartbeat: string(raw)}
+	skewed := c.Limits.MaxClockSkew > 0 && (skew > c.Limits.MaxClockSkew || skew < -c.Limits.MaxClockSkew)
+	if skewed {
+		// To the millisecond: what the heartbeat's time is kept to.
+		h.ClockSkew, h.LastHeartbeat = float64(skew.Milliseconds())/1e3, now
+	}
+	if err := c.store.PutHeartbeat(ctx, h); err != nil {
 		return err
 	}
-	return c.store.PutHeartbeat(ctx, storage.Host{Name: hb.Host, LastHeartbeat: hb.Time, Interval: hb.Interval, Heartbeat: string(raw)})
+	c.m.skew.WithLabelValues(hb.Host).Set(skew.Seconds())
+	if skewed {
+		c.m.skewed.WithLabelValues("heartbeat").Inc()
+	}
+	c.mu.Lock()
+	was := c.skewed[hb.Host]
+	c.skewed[hb.Host] = skewed
+	c.mu.Unlock()
+	switch {
+	case skewed && !was:
+		c.log.Warn("an agent's clock is off; its host is flagged", "host", hb.Host, "clock_skew_s", h.ClockSkew,
+			"max_clock_skew_s", c.Limits.MaxClockSkew.Seconds())
+	case !skewed && was:
+		c.log.Info("an agent's clock agrees again", "host", hb.Host, "clock_skew_s", skew.Seconds())
+	}
+	return nil
 }

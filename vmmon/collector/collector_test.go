@@ -20,6 +20,15 @@ import (
 
 var ctx = context.Background()
 
+// testUUID is an instance of the tests.
+const testUUID = "0a0a0a0a-0000-4000-8000-000000000001"
+
+// atTime sets the collector's clock to a fixed time.
+func atTime(c *Collector, now time.Time) *Collector {
+	c.now = func() time.Time { return now }
+	return c
+}
+
 func newStore(t *testing.T) *embedded.Store {
 	t.Helper()
 	s, err := embedded.Open(t.TempDir(), storage.Retention{})
@@ -70,8 +79,8 @@ func TestEveryNovaInstanceSample(t *testing.T) {
 	for _, p := range paths {
 		sample := loadSample(t, p)
 		s := newStore(t)
-		c := New(s, nil)
 		ts := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+		c := atTime(New(s, nil), ts)
 		out := c.HandleNova(ctx, messaging.Delivery{RoutingKey: "versioned_notifications.info", Body: envelope(t, sample, ts, "req-1")})
 		if out != messaging.Ack {
 			t.Errorf("%s: outcome %v", p, out)
@@ -108,8 +117,8 @@ func TestEveryNovaInstanceSample(t *testing.T) {
 // when an older one arrives last; deletion is recorded.
 func TestLifecycleOrder(t *testing.T) {
 	s := newStore(t)
-	c := New(s, nil)
 	base := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	c := atTime(New(s, nil), base)
 	send := func(name string, at time.Duration) {
 		sample := loadSample(t, filepath.Join("testdata", name))
 		if out := c.HandleNova(ctx, messaging.Delivery{Body: envelope(t, sample, base.Add(at), "req")}); out != messaging.Ack {
@@ -159,9 +168,9 @@ func oneBatch(host string, seq uint64, uuid string, at time.Time) agentmsg.Batch
 // changes nothing; a sequence gap is counted.
 func TestBatchBeforeNovaAndRedelivery(t *testing.T) {
 	s := newStore(t)
-	c := New(s, nil)
 	uuid := "11111111-2222-4333-8444-555555555555"
 	at := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	c := atTime(New(s, nil), at)
 	body := batchBody(t, oneBatch("cmp1", 1, uuid, at))
 	for i := 0; i < 2; i++ {
 		if out := c.HandleAgent(ctx, messaging.Delivery{RoutingKey: "samples.cmp1", Body: body}); out != messaging.Ack {
@@ -189,9 +198,9 @@ func TestBatchBeforeNovaAndRedelivery(t *testing.T) {
 // not mixed into its series.
 func TestHostMismatch(t *testing.T) {
 	s := newStore(t)
-	c := New(s, nil)
 	uuid := "11111111-2222-4333-8444-555555555556"
 	at := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+	c := atTime(New(s, nil), at)
 	if err := s.PutInstance(ctx, storage.Instance{ID: uuid, ProjectID: "proj-a", Host: "cmp2", State: "active", UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +220,7 @@ func TestHostMismatch(t *testing.T) {
 func TestMalformedMessagesAreParked(t *testing.T) {
 	s := newStore(t)
 	c := New(s, nil)
-	good := batchBody(t, oneBatch("cmp1", 1, "u", time.Now()))
+	good := batchBody(t, oneBatch("cmp1", 1, testUUID, time.Now()))
 	wrongVersion := strings.Replace(string(good), `\"vmmon_object.version\":\"1.0\"`, `\"vmmon_object.version\":\"2.0\"`, 1)
 	cases := map[string]messaging.Delivery{
 		"truncated":      {RoutingKey: "samples.cmp1", Body: good[:len(good)/2]},
@@ -245,14 +254,25 @@ func TestMalformedMessagesAreParked(t *testing.T) {
 	}
 }
 
-// flakyStore fails its first writes, like a storage outage.
+// flakyStore fails its first writes of samples, like a storage outage, or
+// with err, or panics as a bug would; it counts the tries.
 type flakyStore struct {
 	storage.Store
-	failures atomic.Int32
+	failures, tries atomic.Int32
+	err             error
+	panics          bool
 }
 
 func (f *flakyStore) WriteSamples(ctx context.Context, s []storage.Sample) error {
+	f.tries.Add(1)
 	if f.failures.Add(-1) >= 0 {
+		switch {
+		case f.panics:
+			var m map[string]int
+			m["boom"]++
+		case f.err != nil:
+			return fmt.Errorf("writing raw points: %w", f.err)
+		}
 		return errors.New("cassandra: no hosts available")
 	}
 	return f.Store.WriteSamples(ctx, s)
@@ -265,7 +285,7 @@ func TestStorageOutageHoldsTheMessage(t *testing.T) {
 	fs.failures.Store(3)
 	c := New(fs, nil)
 	c.RetryWait = 10 * time.Millisecond
-	body := batchBody(t, oneBatch("cmp1", 1, "u1", time.Now()))
+	body := batchBody(t, oneBatch("cmp1", 1, testUUID, time.Now()))
 	if out := c.HandleAgent(ctx, messaging.Delivery{RoutingKey: "samples.cmp1", Body: body}); out != messaging.Ack {
 		t.Errorf("outcome %v", out)
 	}
@@ -303,9 +323,9 @@ func TestActionCompletion(t *testing.T) {
 // A libvirt lifecycle event from an agent joins the instance's timeline.
 func TestAgentLifecycleEvent(t *testing.T) {
 	s := newStore(t)
-	c := New(s, nil)
 	at := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
-	payload, _ := agentmsg.Wrap(agentmsg.ObjectEvent, agentmsg.Event{Host: "cmp1", UUID: "u-1", Name: "instance-1",
+	c := atTime(New(s, nil), at)
+	payload, _ := agentmsg.Wrap(agentmsg.ObjectEvent, agentmsg.Event{Host: "cmp1", UUID: testUUID, Name: "instance-1",
 		Event: "suspended", Detail: "paused", Time: at})
 	body, _ := messaging.Encode(&messaging.Message{MessageID: "m-1", PublisherID: "vmmon-agent:cmp1", EventType: agentmsg.EventLifecycle,
 		Priority: "INFO", Timestamp: at, Payload: payload})
@@ -314,8 +334,24 @@ func TestAgentLifecycleEvent(t *testing.T) {
 			t.Fatal(out)
 		}
 	}
-	evs, _ := s.Events(ctx, storage.EventQuery{InstanceID: "u-1"})
+	evs, _ := s.Events(ctx, storage.EventQuery{InstanceID: testUUID})
 	if len(evs) != 1 || evs[0].Type != "libvirt.suspended" || evs[0].Source != "libvirt" || evs[0].Detail != "paused" || evs[0].Host != "cmp1" {
 		t.Errorf("events %+v", evs)
+	}
+	// Nova moved the instance to cmp2: a later event from cmp1 (a domain
+	// left behind) is kept, and says where it came from.
+	if err := s.PutInstance(ctx, storage.Instance{ID: testUUID, ProjectID: "p", Host: "cmp2", State: "active", UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ = agentmsg.Wrap(agentmsg.ObjectEvent, agentmsg.Event{Host: "cmp1", UUID: testUUID, Name: "instance-1",
+		Event: "resumed", Detail: "unpaused", Time: at.Add(time.Minute)})
+	body, _ = messaging.Encode(&messaging.Message{MessageID: "m-2", PublisherID: "vmmon-agent:cmp1", EventType: agentmsg.EventLifecycle,
+		Priority: "INFO", Timestamp: at.Add(time.Minute), Payload: payload})
+	if out := atTime(New(s, nil), at.Add(time.Minute)).HandleAgent(ctx, messaging.Delivery{RoutingKey: "events.cmp1", Body: body}); out != messaging.Ack {
+		t.Fatal(out)
+	}
+	evs, _ = s.Events(ctx, storage.EventQuery{InstanceID: testUUID})
+	if len(evs) != 2 || evs[0].Type != "libvirt.resumed" || !strings.Contains(evs[0].Detail, "while Nova places the instance on cmp2") {
+		t.Errorf("an event from the wrong host is not flagged: %+v", evs)
 	}
 }

@@ -111,7 +111,8 @@ func deref(s *string) string {
 var errIgnore = fmt.Errorf("not an instance notification")
 
 // parseNova reads an instance.* (versioned) or compute.instance.* (legacy)
-// notification. Other event types give errIgnore.
+// notification. Other event types give errIgnore; a payload of another shape
+// an error. What it reads is validated afterwards (validNova).
 func parseNova(m *messaging.Message) (novaUpdate, error) {
 	var u novaUpdate
 	switch {
@@ -123,9 +124,6 @@ func parseNova(m *messaging.Message) (novaUpdate, error) {
 		var p instancePayload
 		if err := json.Unmarshal(obj.Data, &p); err != nil {
 			return u, fmt.Errorf("%s %s %s: %w", m.EventType, obj.Name, obj.Version, err)
-		}
-		if p.UUID == "" {
-			return u, fmt.Errorf("%s: payload has no uuid", m.EventType)
 		}
 		u.inst = storage.Instance{ID: p.UUID, ProjectID: p.TenantID, UserID: p.UserID, Name: p.DisplayName,
 			Host: deref(p.Host), Node: deref(p.Node), State: p.State, PowerState: p.PowerState, TaskState: deref(p.TaskState),
@@ -155,15 +153,14 @@ func parseNova(m *messaging.Message) (novaUpdate, error) {
 		if err := json.Unmarshal(m.Payload, &p); err != nil {
 			return u, fmt.Errorf("%s: %w", m.EventType, err)
 		}
-		if p.InstanceID == "" {
-			return u, fmt.Errorf("%s: payload has no instance_id", m.EventType)
-		}
 		u.inst = storage.Instance{ID: p.InstanceID, ProjectID: p.TenantID, UserID: p.UserID, Name: p.DisplayName,
 			Host: deref(p.Host), Node: deref(p.Node), State: p.State, TaskState: p.StateDesc, FlavorName: p.InstanceType,
 			FlavorVCPUs: p.VCPUs, FlavorMemoryMB: p.MemoryMB, FlavorDiskGB: p.RootGB, ImageID: lastPathPart(p.ImageRef),
 			CreatedAt: parseTime(&p.CreatedAt), LaunchedAt: parseTime(&p.LaunchedAt), DeletedAt: parseTime(&p.DeletedAt), IPs: []string{}}
 		for _, ip := range p.FixedIPs {
-			u.inst.IPs = append(u.inst.IPs, ip.Address)
+			if ip.Address != "" {
+				u.inst.IPs = append(u.inst.IPs, ip.Address)
+			}
 		}
 		if strings.HasSuffix(m.EventType, ".error") {
 			u.event.Fault = p.Message

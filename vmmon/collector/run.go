@@ -73,6 +73,9 @@ func (c *Collector) Run(ctx context.Context, opts messaging.Options, q Queues) e
 	return errors.Join(errs...)
 }
 
+// rollupLimit is how many rollup buckets one call computes at most.
+const rollupLimit = 5000
+
 // rollups processes pending rollups every interval.
 func (c *Collector) rollups(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
@@ -88,19 +91,24 @@ func (c *Collector) rollups(ctx context.Context, every time.Duration) error {
 		case <-t.C:
 		}
 		for {
-			n, err := c.store.ProcessRollups(ctx, 5000)
+			n, err := c.store.ProcessRollups(ctx, rollupLimit)
+			c.m.rollups.Add(float64(n))
 			if err != nil {
 				if ctx.Err() == nil && !failing {
 					c.log.Warn("processing rollups failed; retrying every interval", "error", err)
 				}
+				c.m.passes.WithLabelValues("error").Inc()
 				failing = true
 				break
 			}
+			c.m.passes.WithLabelValues("ok").Inc()
 			if failing {
 				c.log.Info("processing rollups works again")
 				failing = false
 			}
 			if n == 0 {
+				// Nothing pending now: rollups are caught up.
+				c.m.drained.Set(float64(c.now().UnixMilli()) / 1e3)
 				break
 			}
 		}

@@ -3,10 +3,13 @@ package manage
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"opendev.org/openstack/vmmon/vmmon/storage/embedded"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -23,11 +26,12 @@ func TestDBSyncEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if code, out, errs := run(t, "db", "sync", "--config-file", cfg); code != 0 || out != "schema at version 1\n" {
+		if code, out, errs := run(t, "db", "sync", "--config-file", cfg); code != 0 || out != fmt.Sprintf("schema at version %d\n", embedded.SchemaVersion) {
 			t.Fatalf("db sync #%d: %d %q %q", i+1, code, out, errs)
 		}
 	}
-	if code, out, _ := run(t, "db", "version", "--config-file", cfg); code != 0 || out != "stored 1, needed 1\n" {
+	if code, out, _ := run(t, "db", "version", "--config-file", cfg); code != 0 ||
+		out != fmt.Sprintf("stored %d, needed %d\n", embedded.SchemaVersion, embedded.SchemaVersion) {
 		t.Errorf("db version: %d %q", code, out)
 	}
 }
@@ -66,7 +70,7 @@ func TestOptionsBeforeOrAfterTheCommand(t *testing.T) {
 		{"--config-dir", empty, "db", "version", "--config-file", cfg},
 		{"--config-file", cfg, "--", "db", "version"},
 	} {
-		if code, out, errs := run(t, args...); code != 0 || !strings.Contains(out, "1") {
+		if code, out, errs := run(t, args...); code != 0 || !strings.Contains(out, fmt.Sprint(embedded.SchemaVersion)) {
 			t.Errorf("%q: %d %q %q", args, code, out, errs)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -48,7 +49,8 @@ const (
 	Reject
 )
 
-// Handler handles one delivery. It runs on the consumer's goroutine.
+// Handler handles one delivery. It runs on one of the consumer's workers; a
+// panic in it rejects the delivery and the worker goes on.
 type Handler func(ctx context.Context, d Delivery) Outcome
 
 // Consumer reads one queue with manual acknowledgement and a prefetch limit,
@@ -160,7 +162,7 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 		go func() {
 			defer wg.Done()
 			for d := range work {
-				out := h(ctx, Delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Body: d.Body, Redelivered: d.Redelivered})
+				out := c.handle(ctx, h, Delivery{Exchange: d.Exchange, RoutingKey: d.RoutingKey, Body: d.Body, Redelivered: d.Redelivered})
 				var err error
 				switch out {
 				case Ack:
@@ -202,6 +204,20 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, h Handler
 			}
 		}
 	}
+}
+
+// handle runs h on one delivery. A panic in h rejects the delivery (to the
+// dead-letter exchange, when the queue has one) and is logged with its
+// stack; the worker goes on with the next delivery.
+func (c *Consumer) handle(ctx context.Context, h Handler, d Delivery) (out Outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.opts.logger().Error("a message handler panicked; rejecting the message", "queue", c.queue.Name,
+				"routing_key", d.RoutingKey, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			out = Reject
+		}
+	}()
+	return h(ctx, d)
 }
 
 // DeclareParking declares a fanout dead-letter exchange and a bounded queue

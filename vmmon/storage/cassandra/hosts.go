@@ -3,17 +3,66 @@ package cassandra
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
 // PutHeartbeat stores a heartbeat; the heartbeat's time is the write time,
-// so the newest wins whatever the order of arrival.
+// so the newest wins whatever the order of arrival. The host's clock skew
+// is kept in the heartbeat column (see withSkew): no schema change.
 func (s *Store) PutHeartbeat(ctx context.Context, h storage.Host) error {
 	return s.session.Query(`UPDATE `+s.t("hosts")+` USING TIMESTAMP ? SET last_heartbeat = ?, interval = ?, heartbeat = ? WHERE name = ?`,
-		micros(h.LastHeartbeat), h.LastHeartbeat.UTC(), h.Interval, h.Heartbeat, h.Name).WithContext(ctx).Exec()
+		micros(h.LastHeartbeat), h.LastHeartbeat.UTC(), h.Interval, withSkew(h.Heartbeat, h.ClockSkew), h.Name).WithContext(ctx).Exec()
+}
+
+// skewMember opens the heartbeat column of a host whose clock skew is not 0:
+// the skew is spliced in as the first member of the heartbeat's JSON object
+// (an older vmmon reading it sees one more member of the heartbeat), and
+// taken out again when read.
+const skewMember = `{"vmmon_clock_skew_s":`
+
+// withSkew returns the heartbeat column's text for a heartbeat (a JSON
+// object, or empty) and a clock skew.
+func withSkew(heartbeat string, skew float64) string {
+	if skew == 0 || math.IsNaN(skew) || math.IsInf(skew, 0) {
+		return heartbeat
+	}
+	num := strconv.FormatFloat(skew, 'g', -1, 64)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(heartbeat), "{")
+	switch {
+	case heartbeat == "":
+		return skewMember + num + "}"
+	case !ok: // not an object: nowhere to keep the skew
+		return heartbeat
+	case strings.HasPrefix(strings.TrimSpace(rest), "}"): // {}
+		return skewMember + num + "}"
+	}
+	return skewMember + num + "," + rest
+}
+
+// splitSkew undoes withSkew.
+func splitSkew(text string) (heartbeat string, skew float64) {
+	rest, ok := strings.CutPrefix(text, skewMember)
+	if !ok {
+		return text, 0
+	}
+	end := strings.IndexAny(rest, ",}")
+	if end < 0 {
+		return text, 0
+	}
+	v, err := strconv.ParseFloat(rest[:end], 64)
+	if err != nil {
+		return text, 0
+	}
+	if rest[end] == '}' {
+		return "", v
+	}
+	return "{" + rest[end+1:], v
 }
 
 // RecordBatch notes a batch's arrival; gaps are counted when reading.
@@ -62,7 +111,8 @@ func scanHost(scan func(...any) bool) (storage.Host, bool) {
 	if iv != nil {
 		h.Interval = *iv
 	}
-	h.Heartbeat, h.Stream = deref(hb), deref(s)
+	h.Heartbeat, h.ClockSkew = splitSkew(deref(hb))
+	h.Stream = deref(s)
 	return h, true
 }
 
