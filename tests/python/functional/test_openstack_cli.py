@@ -175,3 +175,17 @@ def test_action_with_wait(osc, server):
     r = osc("demo-member", "vmmon", "action", "create", sid, "stop")
     assert r.rc == 1 and "(HTTP 409" in r.err, r
     print("stop --wait took %.1fs" % took)
+
+
+def test_aio_top_n(aio, osc):
+    # The all-in-one's 200 test-driver domains, by their latest cpu_util.
+    until("latest cpu_util values", 30, lambda: osc(
+        aio, "vmmon", "aggregate", "list", "--metric", "cpu_util",
+        "--limit", "5", "-f", "json").json())
+    r = osc(aio, "vmmon", "aggregate", "list", "--metric", "cpu_util",
+            "--limit", "5", "-f", "json")
+    assert r.rc == 0, r
+    top = r.json()
+    assert len(top) == 5
+    values = [row["Value"] for row in top]
+    assert values == sorted(values, reverse=True)

@@ -528,3 +528,48 @@ def test_api_version_option(api, osc):
     rc, out, err = osc("--os-vm-monitor-api-version", "1.x", "vmmon", "host",
                        "list")
     assert rc != 0 and "not valid: give 1 or 1.<minor>" in err
+
+
+# aggregate list
+
+AGGREGATES = [
+    {"instance_id": INSTANCE_ID, "name": "web-1", "project_id": "bc1d",
+     "host_id": "19ca7128", "series": 1, "unit": "%", "value": 87.5,
+     "timestamp": "2026-11-28T02:06:50Z"},
+    {"instance_id": INSTANCE2["id"], "name": "web-2", "project_id": "bc1d",
+     "host_id": "19ca7128", "series": 1, "unit": "%", "value": 12.0,
+     "timestamp": "2026-11-28T02:06:50Z"},
+]
+AGGREGATE_HEADINGS = ("Group", "Name", "Value", "Unit", "Series")
+
+
+@pytest.mark.parametrize("fmt", LIST_FORMATS)
+def test_aggregate_list(api, osc, fmt):
+    m = api.get(ENDPOINT + "/v1/aggregates", json={
+        "aggregates": AGGREGATES, "aggregation": "mean",
+        "group_by": "instance", "metric": "cpu_util",
+        "aggregates_links": links("/v1/aggregates?metric=cpu_util")})
+    rc, out, err = osc("vmmon", "aggregate", "list", "--metric", "cpu_util",
+                       "--limit", "2", "--ascending", "-f", fmt)
+    assert rc == 0, err
+    assert m.last_request.qs == {"metric": ["cpu_util"], "limit": ["2"],
+                                 "sort": ["value:asc"]}
+    rows = [{"Group": a["instance_id"], "Name": a["name"],
+             "Value": a["value"], "Unit": a["unit"], "Series": a["series"]}
+            for a in AGGREGATES]
+    if fmt == "value":
+        assert out.splitlines() == [
+            INSTANCE_ID + " web-1 87.5 % 1",
+            INSTANCE2["id"] + " web-2 12.0 % 1"]
+        return
+    check_list(fmt, out, AGGREGATE_HEADINGS, rows)
+
+
+def test_aggregate_list_by_host_is_refused_for_a_member(api, osc):
+    api.get(ENDPOINT + "/v1/aggregates", status_code=403, json=error(
+        403, "vmmon.forbidden", "Forbidden",
+        "Only a cloud administrator or reader may group or filter by host."))
+    rc, out, err = osc("vmmon", "aggregate", "list", "--metric", "cpu_util",
+                       "--group-by", "host")
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "group or filter by host" in err and "HTTP 403" in err

@@ -8,6 +8,7 @@ from keystoneauth1 import session as ks_session
 
 from vmmonclient import httpclient
 from vmmonclient.v1 import actions
+from vmmonclient.v1 import aggregates
 from vmmonclient.v1 import events
 from vmmonclient.v1 import hosts
 from vmmonclient.v1 import instances
@@ -72,11 +73,10 @@ class Client:
         self.actions = actions.ActionManager(self.http)
         self.hosts = hosts.HostManager(self.http)
         self.stream = stream.StreamManager(self.http)
-        # Aggregates (GET /v1/aggregates, /v1/aggregates/measures) and alarms
-        # (/v1/alarms, design 5.1) are not in the API yet. When they are, each
-        # gets a module beside hosts.py (aggregates.AggregateManager,
-        # alarms.AlarmManager), an attribute here (self.aggregates,
-        # self.alarms), commands beside host_cli.py and entry points in
+        self.aggregates = aggregates.AggregateManager(self.http)
+        # Alarms (/v1/alarms, design 5.1) are not in the API yet: they will
+        # get a module beside hosts.py (alarms.AlarmManager), an attribute
+        # here, commands beside host_cli.py and entry points in
         # pyproject.toml.
 
     @property
