@@ -4,16 +4,27 @@ package functional
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
+	"opendev.org/openstack/vmmon/vmmon/agentmsg"
+	"opendev.org/openstack/vmmon/vmmon/messaging"
+	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
 func cpuTime() time.Duration {
@@ -23,23 +34,17 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkAgentCycle measures one collection cycle (list, bulk read,
-// per-domain fallback where the driver needs it, metrics and rates) with the
-// test driver at 1, 50 and 200 domains and on the QEMU guest: CPU time and
-// wall time per cycle, and the process's peak RSS.
+// per-domain fallback where the driver needs it, metrics and rates) inside
+// the test binary, with the test driver at 1, 50 and 200 domains and on the
+// QEMU guest: CPU time and wall time per cycle. It isolates collection (for
+// profiling with -cpuprofile); BenchmarkAgentProcess measures the product.
 //
 //	make bed && go test -tags functional -run '^$' -bench AgentCycle ./tests/functional/
 func BenchmarkAgentCycle(b *testing.B) {
 	env := bedenv.Load(b)
 	uris := []struct{ name, uri string }{}
 	for _, n := range []int{1, 50, 200} {
-		key := fmt.Sprintf("VMMON_LIBVIRT_TEST_URI_%d", n)
-		if _, ok := env[key]; !ok {
-			if out, err := exec.Command(bedenv.Script("libvirt.sh"), "testxml", fmt.Sprint(n)).CombinedOutput(); err != nil {
-				b.Fatalf("generating %d test domains: %v\n%s", n, err, out)
-			}
-			env = bedenv.Load(b)
-		}
-		uris = append(uris, struct{ name, uri string }{fmt.Sprintf("test-driver-%d", n), env.Get(b, key)})
+		uris = append(uris, struct{ name, uri string }{fmt.Sprintf("test-driver-%d", n), testDriverURI(b, n)})
 	}
 	uris = append(uris, struct{ name, uri string }{"qemu-guest", env.Get(b, "VMMON_LIBVIRT_URI")})
 	for _, u := range uris {
@@ -59,7 +64,493 @@ func BenchmarkAgentCycle(b *testing.B) {
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/cycle")
 			b.ReportMetric(float64(time.Since(wall0).Microseconds())/1000/float64(b.N), "wall-ms/cycle")
-			b.ReportMetric(peakRSSMB(b, os.Getpid()), "peak-rss-MB")
 		})
 	}
+}
+
+// testDriverURI returns the URI of the bed's test-driver node of n domains,
+// generating it (tests/bed/libvirt.sh testxml n) when the bed has none.
+func testDriverURI(b testing.TB, n int) string {
+	key := fmt.Sprintf("VMMON_LIBVIRT_TEST_URI_%d", n)
+	env := bedenv.Load(b)
+	if _, ok := env[key]; !ok {
+		if out, err := exec.Command(bedenv.Script("libvirt.sh"), "testxml", fmt.Sprint(n)).CombinedOutput(); err != nil {
+			b.Fatalf("generating %d test domains: %v\n%s", n, err, out)
+		}
+		env = bedenv.Load(b)
+	}
+	return env.Get(b, key)
+}
+
+// BenchmarkAgentProcess measures vmmon-agent as it runs on a compute node —
+// the binary, collecting, encoding, spooling, publishing with confirms to the
+// bed's RabbitMQ, heartbeats and events — side by side with Debian's
+// Ceilometer compute agent (ceilometer-polling --polling-namespaces compute,
+// discovering instances from the domains' Nova metadata) on the same libvirt
+// URI, all three processes in the same run: vmmon-agent, ceilometer-polling
+// with Debian's stock meter list and with every compute meter, each at the
+// same interval and each publishing to a queue of the benchmark's that a
+// consumer drains. After a warm-up, each process's CPU (utime+stime from
+// /proc/<pid>/stat; for Ceilometer, its cotyledon master and the worker it
+// forks) is read over whole intervals and divided by their number; peak RSS
+// is each process's own VmHWM (for Ceilometer, the worker's: the polling one).
+//
+//	make bed && tests/bed/install.sh bench-deps
+//	go test -tags functional -run '^$' -bench AgentProcess -benchtime 1x -count 2 -timeout 2h ./tests/functional/
+//
+// VMMON_BENCH_SIZES (default "1,50,200,1000,qemu"), VMMON_BENCH_INTERVAL
+// (seconds, default 10), VMMON_BENCH_CYCLES (default 12) and
+// VMMON_BENCH_CEILOMETER=0 (vmmon-agent alone) narrow a run.
+func BenchmarkAgentProcess(b *testing.B) {
+	env := bedenv.Load(b)
+	url := env.Get(b, "VMMON_TRANSPORT_URL")
+	interval := time.Duration(benchEnvInt("VMMON_BENCH_INTERVAL", 10)) * time.Second
+	cycles := benchEnvInt("VMMON_BENCH_CYCLES", 12)
+	withCeilometer := os.Getenv("VMMON_BENCH_CEILOMETER") != "0"
+	if withCeilometer {
+		if _, err := exec.LookPath("ceilometer-polling"); err != nil {
+			if out, err := exec.Command(bedenv.Script("install.sh"), "bench-deps").CombinedOutput(); err != nil {
+				b.Fatalf("installing Ceilometer (tests/bed/install.sh bench-deps): %v\n%s", err, out)
+			}
+		}
+	}
+	bin := buildCmd(b, "vmmon-agent/cmd/vmmon-agent")
+	sizes := os.Getenv("VMMON_BENCH_SIZES")
+	if sizes == "" {
+		sizes = "1,50,200,1000,qemu"
+	}
+	for _, size := range strings.Split(sizes, ",") {
+		var name, uri string
+		if size == "qemu" {
+			name, uri = "qemu-guest", env.Get(b, "VMMON_LIBVIRT_URI")
+		} else {
+			n, err := strconv.Atoi(size)
+			if err != nil {
+				b.Fatalf("VMMON_BENCH_SIZES: %q", size)
+			}
+			name, uri = fmt.Sprintf("test-driver-%d", n), testDriverURI(b, n)
+		}
+		b.Run(name, func(b *testing.B) {
+			r := &benchRow{b: b, env: env, url: url, uri: uri, interval: interval, dir: b.TempDir(),
+				tag: fmt.Sprintf("vmmon-bench-%d", time.Now().UnixNano())}
+			defer r.stop()
+			vm := r.startVmmon(bin)
+			procs := []*benchProc{vm}
+			if withCeilometer {
+				procs = append(procs, r.startCeilometer("stock", stockMeters()), r.startCeilometer("all", []string{"*"}))
+			}
+			// Warm-up: each process has published, then one more interval
+			// (Ceilometer's first cycle looks its flavors up in Nova).
+			until(b, 3*interval+2*time.Minute, "every process publishing", func() bool {
+				for _, p := range procs {
+					if p.seen.cycles() < 1 {
+						return false
+					}
+				}
+				return true
+			})
+			time.Sleep(interval + interval/2)
+			for _, p := range procs {
+				p.begin()
+			}
+			time.Sleep(time.Duration(cycles) * interval)
+			for _, p := range procs {
+				p.end(cycles)
+			}
+			for _, p := range procs {
+				b.ReportMetric(p.cpuPerCycle, p.name+"-cpu-ms/cycle")
+			}
+			for _, p := range procs {
+				b.ReportMetric(p.peakRSS, p.name+"-rss-MiB")
+			}
+			for _, p := range procs[1:] {
+				b.ReportMetric(p.cpuPerCycle/vm.cpuPerCycle, p.name+"/vmmon")
+			}
+			for _, p := range procs {
+				b.Logf("%s: %.2f ms CPU per cycle, peak RSS %.1f MiB, %s", p.name, p.cpuPerCycle, p.peakRSS, p.seen.summary(cycles))
+			}
+		})
+	}
+}
+
+func benchEnvInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// stockMeters are the compute meters of Debian's /etc/ceilometer/polling.yaml.
+func stockMeters() []string {
+	return []string{"cpu", "cpu_l3_cache", "memory.usage", "network.incoming.bytes", "network.incoming.packets",
+		"network.outgoing.bytes", "network.outgoing.packets", "disk.device.read.bytes", "disk.device.read.requests",
+		"disk.device.write.bytes", "disk.device.write.requests"}
+}
+
+type benchRow struct {
+	b        *testing.B
+	env      bedenv.Env
+	url, uri string
+	interval time.Duration
+	dir, tag string
+	procs    []*benchProc
+	cleanups []func()
+}
+
+// benchProc is one process under measurement.
+type benchProc struct {
+	name        string
+	cmd         *exec.Cmd
+	seen        *benchSeen
+	cpu0        int64 // clock ticks
+	t0          time.Time
+	cpuPerCycle float64 // ms
+	peakRSS     float64 // MiB
+	b           *testing.B
+	rssOf       func() int // pid whose VmHWM is reported
+}
+
+func (r *benchRow) stop() {
+	for _, p := range r.procs {
+		if p.cmd.Process != nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM) // its process group: Ceilometer's worker too
+			done := make(chan struct{})
+			go func() { _ = p.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+		}
+	}
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+func (r *benchRow) start(name string, cmd *exec.Cmd, seen *benchSeen) *benchProc {
+	logf, err := os.Create(filepath.Join(r.dir, name+".log"))
+	if err != nil {
+		r.b.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		r.b.Fatalf("starting %s: %v", name, err)
+	}
+	p := &benchProc{name: name, cmd: cmd, seen: seen, b: r.b}
+	p.rssOf = func() int { return cmd.Process.Pid }
+	r.procs = append(r.procs, p)
+	r.cleanups = append(r.cleanups, func() {
+		_ = logf.Close()
+		if r.b.Failed() {
+			out, _ := os.ReadFile(logf.Name())
+			r.b.Logf("%s log (last 3000 bytes): %s", name, tail(out, 3000))
+		}
+	})
+	return p
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// consume drains queue q (declared and bound here, as the process under
+// measurement would find it) into seen, and deletes it at the end of the row.
+func (r *benchRow) consume(q string, ex string, keys []string, seen *benchSeen) {
+	opts := rabbitOptions(nil, r.url)
+	opts.Prefetch = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	c := messaging.NewConsumer(opts, messaging.Queue{Name: q, Bindings: []messaging.Binding{{
+		Exchange: messaging.Exchange{Name: ex}, RoutingKeys: keys}}})
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(_ context.Context, d messaging.Delivery) messaging.Outcome {
+			seen.add(r.b, d)
+			return messaging.Ack
+		})
+	}()
+	select {
+	case <-c.Ready():
+	case err := <-done:
+		cancel()
+		r.b.Fatalf("consumer of %s: %v", q, err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		r.b.Fatalf("consumer of %s not ready", q)
+	}
+	r.cleanups = append(r.cleanups, func() {
+		cancel()
+		<-done
+		u, _ := transporturl.Parse(r.url)
+		conn, err := amqp.Dial(u.AMQPURI(0))
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(q, false, false, false)
+			_ = ch.ExchangeDelete(ex, false, false)
+		}
+	})
+}
+
+func (r *benchRow) startVmmon(bin string) *benchProc {
+	host, ex := "bench-"+r.tag, r.tag+"-vmmon"
+	seen := &benchSeen{kind: "vmmon"}
+	r.consume(r.tag+"-vmmon-q", ex, []string{"samples." + host, "heartbeat." + host, "events." + host}, seen)
+	cfg := filepath.Join(r.dir, "vmmon-agent.conf")
+	body := fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[agent]\nlibvirt_uri = %s\nhost = %s\ninterval = %d\nspool_dir = %s\n",
+		r.url, ex, r.uri, host, int(r.interval.Seconds()), filepath.Join(r.dir, "spool"))
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		r.b.Fatal(err)
+	}
+	return r.start("vmmon", exec.Command(bin, "--config-file", cfg), seen)
+}
+
+// startCeilometer runs ceilometer-polling with meters, publishing to an
+// exchange and topic of the row's own; its samples go to the queue
+// oslo.messaging declares for them (<topic>.sample), which the benchmark
+// declares first and drains.
+func (r *benchRow) startCeilometer(set string, meters []string) *benchProc {
+	name := "ceilometer-" + set
+	dir := filepath.Join(r.dir, name)
+	if err := os.MkdirAll(filepath.Join(dir, "lock"), 0o700); err != nil {
+		r.b.Fatal(err)
+	}
+	ex, topic := r.tag+"-"+name, r.tag+"-"+name+"-notifications"
+	seen := &benchSeen{kind: "ceilometer"}
+	r.consume(topic+".sample", ex, []string{topic + ".sample"}, seen)
+	polling := fmt.Sprintf("---\nsources:\n    - name: bench\n      interval: %d\n      meters:\n", int(r.interval.Seconds()))
+	for _, m := range meters {
+		polling += fmt.Sprintf("        - %q\n", m)
+	}
+	conf := fmt.Sprintf(`[DEFAULT]
+host = bench-%s
+transport_url = %s
+control_exchange = %s
+hypervisor_inspector = libvirt
+libvirt_uri = %s
+[oslo_messaging_notifications]
+topics = %s
+[compute]
+instance_discovery_method = libvirt_metadata
+[polling]
+cfg_file = %s
+[service_credentials]
+auth_type = password
+auth_url = %s
+username = admin
+password = %s
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+interface = public
+[oslo_concurrency]
+lock_path = %s
+`, r.tag, r.url, ex, r.uri, topic, filepath.Join(dir, "polling.yaml"), r.env.Get(r.b, "VMMON_KEYSTONE_URL"),
+		r.env.Get(r.b, "VMMON_KEYSTONE_ADMIN_PASSWORD"), filepath.Join(dir, "lock"))
+	for file, body := range map[string]string{"polling.yaml": polling, "ceilometer.conf": conf} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o600); err != nil {
+			r.b.Fatal(err)
+		}
+	}
+	cmd := exec.Command("ceilometer-polling", "--polling-namespaces", "compute", "--config-file", filepath.Join(dir, "ceilometer.conf"))
+	p := r.start(name, cmd, seen)
+	p.rssOf = func() int {
+		if kids := children(cmd.Process.Pid); len(kids) > 0 {
+			return kids[0]
+		}
+		return cmd.Process.Pid
+	}
+	return p
+}
+
+func (p *benchProc) tree() []int {
+	return append([]int{p.cmd.Process.Pid}, descendants(p.cmd.Process.Pid)...)
+}
+
+func (p *benchProc) ticks() int64 {
+	var sum int64
+	for _, pid := range p.tree() {
+		sum += procCPUTicks(pid)
+	}
+	return sum
+}
+
+func (p *benchProc) begin() {
+	p.cpu0, p.t0 = p.ticks(), time.Now()
+	p.seen.mark()
+}
+
+func (p *benchProc) end(cycles int) {
+	if p.cmd.ProcessState != nil {
+		p.b.Fatalf("%s exited", p.name)
+	}
+	ticks := p.ticks() - p.cpu0
+	p.cpuPerCycle = float64(ticks) * 1000 / float64(clockTicks) / float64(cycles)
+	p.peakRSS = procPeakRSSMiB(p.rssOf())
+	if got := p.seen.since(); got == 0 {
+		p.b.Fatalf("%s published nothing during the measurement", p.name)
+	}
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime.
+const clockTicks = 100
+
+// procCPUTicks returns utime+stime of pid, 0 when it is gone.
+func procCPUTicks(pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(raw), ')')
+	f := strings.Fields(string(raw[i+1:])) // f[0] is field 3 (state)
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+func procPPID(pid int) int {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(raw), ')')
+	f := strings.Fields(string(raw[i+1:]))
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+func children(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		if c, err := strconv.Atoi(e.Name()); err == nil && procPPID(c) == pid {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func descendants(pid int) []int {
+	var out []int
+	for _, c := range children(pid) {
+		out = append(out, c)
+		out = append(out, descendants(c)...)
+	}
+	return out
+}
+
+func procPeakRSSMiB(pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// benchSeen counts what a process published: vmmon's batches, instances and
+// metrics, or Ceilometer's samples by meter; its cycles are vmmon's batches
+// or Ceilometer's runs of its cpu pollster.
+type benchSeen struct {
+	kind string
+	mu   sync.Mutex
+	// totals, and at mark()
+	msgs, samples, instances, nCycles int
+	markMsgs, markSamples, markCycles int
+	meters                            map[string]bool
+	cpuStamps                         map[string]bool
+}
+
+func (s *benchSeen) add(b *testing.B, d messaging.Delivery) {
+	m, err := messaging.Decode(d.Body)
+	if err != nil {
+		b.Errorf("%s: decode: %v", s.kind, err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs++
+	if s.meters == nil {
+		s.meters, s.cpuStamps = map[string]bool{}, map[string]bool{}
+	}
+	switch {
+	case s.kind == "vmmon" && strings.HasPrefix(d.RoutingKey, agentmsg.KindSamples+"."):
+		var batch agentmsg.Batch
+		if err := agentmsg.Unwrap(m.Payload, agentmsg.ObjectBatch, &batch); err != nil {
+			b.Errorf("batch: %v", err)
+			return
+		}
+		s.nCycles++
+		s.instances = len(batch.Instances)
+		for _, i := range batch.Instances {
+			s.samples += len(i.Metrics)
+			for _, mt := range i.Metrics {
+				s.meters[mt.Name] = true
+			}
+		}
+	case s.kind == "ceilometer":
+		var p struct {
+			Samples []struct {
+				CounterName string `json:"counter_name"`
+				ResourceID  string `json:"resource_id"`
+				Timestamp   string `json:"timestamp"`
+			} `json:"samples"`
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			b.Errorf("ceilometer samples: %v", err)
+			return
+		}
+		for _, x := range p.Samples {
+			s.samples++
+			s.meters[x.CounterName] = true
+			if x.CounterName == "cpu" && !s.cpuStamps[x.Timestamp] {
+				s.cpuStamps[x.Timestamp] = true
+				s.nCycles++
+			}
+		}
+	}
+}
+
+func (s *benchSeen) cycles() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nCycles
+}
+
+func (s *benchSeen) mark() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.markMsgs, s.markSamples, s.markCycles = s.msgs, s.samples, s.nCycles
+}
+
+func (s *benchSeen) since() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.msgs - s.markMsgs
+}
+
+func (s *benchSeen) summary(cycles int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	meters := make([]string, 0, len(s.meters))
+	for m := range s.meters {
+		meters = append(meters, m)
+	}
+	sort.Strings(meters)
+	return fmt.Sprintf("%d cycles seen in %d intervals, %d messages, %.0f samples per cycle, %d meters: %s",
+		s.nCycles-s.markCycles, cycles, s.msgs-s.markMsgs, float64(s.samples-s.markSamples)/float64(cycles), len(meters),
+		strings.Join(meters, " "))
 }

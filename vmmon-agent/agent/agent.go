@@ -69,9 +69,13 @@ type Agent struct {
 	timedOut int
 	domains  int
 	families []agentmsg.SamplerStatus
+	scratch  []agentmsg.Metric // of Collect's metric families
 	pubDown  bool
 	health   health
 	stages   *stages // of the cycle running
+
+	encMu sync.Mutex
+	enc   messaging.Encoder // its buffer is reused from message to message
 }
 
 // stages times the steps of a cycle; steps run concurrently.
@@ -195,14 +199,18 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to libvirt at %s: %w", a.cfg.LibvirtURI, err)
 	}
-	lt := time.Now()
-	refs, err := within(ctx, a.cfg.Timeout, conn.ListDomains)
-	a.stages.add("libvirt.list", lt, err)
-	if err != nil {
-		return nil, fmt.Errorf("listing domains: %w", err)
+	// The bulk call lists every domain, running or not, with its state: its
+	// answer is the list. Only when it fails are domains listed apart.
+	bulk, refs := a.bulk(ctx, conn)
+	if bulk == nil {
+		lt := time.Now()
+		refs, err = within(ctx, a.cfg.Timeout, conn.ListDomains)
+		a.stages.add("libvirt.list", lt, err)
+		if err != nil {
+			return nil, fmt.Errorf("listing domains: %w", err)
+		}
 	}
 	a.refreshMeta(ctx, conn, refs)
-	bulk := a.bulk(ctx, conn)
 
 	var (
 		resMu     sync.Mutex
@@ -242,11 +250,16 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 			continue
 		}
 		prev := a.prev[inst.UUID]
+		// The families append to a scratch list; the instance gets a copy
+		// of just the right size.
+		scratch := a.scratch[:0]
 		for _, f := range sampler.Families {
 			ft := time.Now()
-			inst.Metrics = f.Sample(cur, prev, inst.Metrics)
+			scratch = f.Sample(cur, prev, scratch)
 			a.stages.add(f.Name(), ft, nil)
 		}
+		inst.Metrics = append(inst.Metrics, scratch...)
+		a.scratch = scratch
 	}
 	// A domain timed out this cycle keeps its older reading for the next rate.
 	for uuid, r := range a.prev {

@@ -27,6 +27,8 @@ type fakeConn struct {
 	xmlReads  int
 	dead      bool
 	perDomain int
+	lists     int   // ListDomains calls
+	bulkErr   error // BulkStats fails with it
 }
 
 func newFake(n int) *fakeConn {
@@ -45,6 +47,7 @@ func newFake(n int) *fakeConn {
 func (f *fakeConn) ListDomains() ([]hypervisor.DomainRef, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
 	return append([]hypervisor.DomainRef(nil), f.refs...), nil
 }
 
@@ -76,12 +79,23 @@ func (f *fakeConn) stats(uuid string, groups hypervisor.Groups) hypervisor.Stats
 func (f *fakeConn) BulkStats(groups hypervisor.Groups, _ bool) ([]hypervisor.Stats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.bulkErr != nil {
+		return nil, f.bulkErr
+	}
 	var out []hypervisor.Stats
 	for _, r := range f.refs {
-		if f.hang[r.UUID] != nil || f.vanish[r.UUID] {
-			continue // NOWAIT skips busy domains
+		switch {
+		case f.vanish[r.UUID]:
+			continue
+		case f.hang[r.UUID] != nil:
+			// With NOWAIT, libvirt lists a busy domain with what it can
+			// read without the domain's job: its state.
+			out = append(out, hypervisor.Stats{UUID: r.UUID, Name: r.Name, State: "running", Groups: hypervisor.GroupState})
+			continue
 		}
-		out = append(out, f.stats(r.UUID, groups&f.bulkOnly))
+		s := f.stats(r.UUID, groups&f.bulkOnly)
+		s.Name = r.Name
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -387,5 +401,31 @@ func TestLibvirtDownIsAnErrorNotAnEmptyBatch(t *testing.T) {
 	}
 	if hb := a.Heartbeat(context.Background()); hb.LibvirtConnected || hb.LibvirtError == "" {
 		t.Errorf("heartbeat %+v", hb)
+	}
+}
+
+// The bulk call's answer lists the domains; only when it fails are they
+// listed apart, and read one by one.
+func TestListedByTheBulkCall(t *testing.T) {
+	f := newFake(3)
+	f.refs[2].Active = false
+	a := newAgent(f, nil, nil)
+	b, err := a.Collect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perDomain, _ := f.counts(); len(b.Instances) != 3 || f.lists != 0 || perDomain != 0 {
+		t.Errorf("%d instances, %d list calls, %d per-domain reads; want 3, 0 and 0", len(b.Instances), f.lists, perDomain)
+	}
+	if b.Instances[0].Name != "instance-0" || b.Instances[0].Nova == nil {
+		t.Errorf("first instance %+v", b.Instances[0])
+	}
+	f.bulkErr = errors.New("bulk statistics unsupported")
+	b, err = a.Collect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perDomain, _ := f.counts(); len(b.Instances) != 3 || f.lists != 1 || perDomain != 2 {
+		t.Errorf("bulk failing: %d instances, %d list calls, %d per-domain reads; want 3, 1 and 2 (the running ones)", len(b.Instances), f.lists, perDomain)
 	}
 }

@@ -86,13 +86,14 @@ func (a *Agent) forget(uuid string) {
 	a.mu.Unlock()
 }
 
-// bulk reads every domain in one call; nil when it failed or is still stuck
-// from an earlier cycle (per-domain calls then do the work).
-func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) map[string]hypervisor.Stats {
+// bulk reads every domain in one call, and lists them from its answer; nil
+// when it failed or is still stuck from an earlier cycle (domains are then
+// listed, and per-domain calls do the work).
+func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) (map[string]hypervisor.Stats, []hypervisor.DomainRef) {
 	a.mu.Lock()
 	if a.bulkBusy {
 		a.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	a.bulkBusy = true
 	a.mu.Unlock()
@@ -108,13 +109,15 @@ func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) map[string]hyper
 	a.stages.add("libvirt.bulk", t0, err)
 	if err != nil {
 		a.log.Warn("bulk statistics failed; reading domains one by one", "error", err)
-		return nil
+		return nil, nil
 	}
 	out := make(map[string]hypervisor.Stats, len(stats))
+	refs := make([]hypervisor.DomainRef, 0, len(stats))
 	for _, s := range stats {
 		out[s.UUID] = s
+		refs = append(refs, hypervisor.DomainRef{UUID: s.UUID, Name: s.Name, Active: s.State != "shutoff"})
 	}
-	return out
+	return out, refs
 }
 
 const statGroups = hypervisor.GroupCPU | hypervisor.GroupVCPU | hypervisor.GroupBalloon | hypervisor.GroupNet | hypervisor.GroupBlock
@@ -177,23 +180,29 @@ func (a *Agent) instance(ctx context.Context, conn hypervisor.Conn, ref hypervis
 }
 
 // merge adds b's values to a's (b wins), e.g. per-domain reads to a bulk one.
+// b's maps are taken over and filled, not copied: a bulk call that gave the
+// state alone (libvirt's test driver) adds nothing to them.
 func merge(a, b hypervisor.Stats) hypervisor.Stats {
 	out := hypervisor.Stats{UUID: b.UUID, Name: b.Name, State: a.State, Reason: a.Reason,
-		Values: map[string]uint64{}, Names: map[string]string{}, Groups: a.Groups | b.Groups}
+		Values: b.Values, Names: b.Names, Groups: a.Groups | b.Groups}
 	if out.State == "" {
 		out.State, out.Reason, out.UUID, out.Name = b.State, b.Reason, b.UUID, b.Name
 	}
-	for k, v := range a.Values {
-		out.Values[k] = v
+	if out.Values == nil {
+		out.Values = make(map[string]uint64, len(a.Values))
 	}
-	for k, v := range b.Values {
-		out.Values[k] = v
+	if out.Names == nil {
+		out.Names = make(map[string]string, len(a.Names))
+	}
+	for k, v := range a.Values {
+		if _, ok := out.Values[k]; !ok {
+			out.Values[k] = v
+		}
 	}
 	for k, v := range a.Names {
-		out.Names[k] = v
-	}
-	for k, v := range b.Names {
-		out.Names[k] = v
+		if _, ok := out.Names[k]; !ok {
+			out.Names[k] = v
+		}
 	}
 	return out
 }

@@ -74,17 +74,19 @@ func (a *Agent) event(ctx context.Context, ev hypervisor.Event) {
 	}
 }
 
-// encode wraps a payload in the oslo envelope.
+// encode wraps a payload in the oslo envelope, writing it once: the payload
+// straight into the inner message, the inner message escaped once into the
+// body (the same bytes as agentmsg.Wrap and messaging.Encode would give).
 func (a *Agent) encode(eventType, object string, data any) ([]byte, error) {
-	payload, err := agentmsg.Wrap(object, data)
-	if err != nil {
-		return nil, err
-	}
 	m := &messaging.Message{
 		MessageID: messaging.NewUUID(), PublisherID: agentmsg.PublisherID(a.cfg.Host), EventType: eventType,
-		Priority: messaging.PriorityInfo, Timestamp: a.now().UTC(), Payload: payload, Context: map[string]any{},
+		Priority: messaging.PriorityInfo, Timestamp: a.now().UTC(),
 	}
-	return messaging.Encode(m)
+	a.encMu.Lock()
+	defer a.encMu.Unlock()
+	return a.enc.Encode(m, func(dst []byte, w messaging.JSONWriter) ([]byte, error) {
+		return agentmsg.AppendPayload(dst, w, object, data)
+	})
 }
 
 // send spools a message and drains the spool to the broker, in order. A broker

@@ -130,3 +130,30 @@ func TestDeviceIndexShift(t *testing.T) {
 		t.Error("tapB is new: it has no rate yet")
 	}
 }
+
+// cpu_util is the share of the domain's vCPUs in use: a domain of four vCPUs
+// using two seconds of CPU each second is at 50 %, not 200 %.
+func TestCPUUtilPerVCPU(t *testing.T) {
+	reading := func(mono time.Duration, cpuNS uint64, vcpus map[string]uint64) *Reading {
+		v := map[string]uint64{"cpu.time": cpuNS}
+		for k, x := range vcpus {
+			v[k] = x
+		}
+		return &Reading{Mono: mono, Stats: hypervisor.Stats{State: "running", Values: v}}
+	}
+	for _, c := range []struct {
+		name  string
+		vcpus map[string]uint64
+		want  float64
+	}{
+		{"four vCPUs", map[string]uint64{"vcpu.current": 4}, 50},
+		{"one vCPU", map[string]uint64{"vcpu.current": 1}, 200},
+		{"vCPU count unknown", nil, 200},
+	} {
+		prev, cur := reading(time.Second, 10e9, c.vcpus), reading(3*time.Second, 14e9, c.vcpus)
+		m, ok := find(cpuFamily{}.Sample(cur, prev, nil), "cpu_util", "")
+		if !ok || m.Value != c.want {
+			t.Errorf("%s: cpu_util = %v (found %v); want %v", c.name, m.Value, ok, c.want)
+		}
+	}
+}

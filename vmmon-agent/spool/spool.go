@@ -24,7 +24,18 @@ const suffix = ".msg"
 type entry struct {
 	seq  uint64
 	size int64
+	// What was written, while memBytes allows: Drain sends it from here
+	// rather than read the file back and check it, which cost as much as
+	// the rest of a cycle's work for a large batch. Nil for messages spooled
+	// by an earlier run, and for older ones beyond memBytes.
+	key  string
+	body []byte
 }
+
+// memBytes bounds the spooled bytes also kept in memory: the newest
+// messages, so that the one just spooled is sent without reading it back,
+// and a short outage's backlog too; the rest is read from disk.
+const memBytes = 4 << 20
 
 // Spool is safe for concurrent use.
 type Spool struct {
@@ -37,6 +48,7 @@ type Spool struct {
 	next    uint64
 	dropped uint64
 	aside   uint64 // unreadable messages moved aside
+	inMem   int64  // bytes of entries' bodies held
 }
 
 // AsideDir is the folder, inside the spool, where unreadable messages are
@@ -68,7 +80,7 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 		if err != nil {
 			continue
 		}
-		s.entries = append(s.entries, entry{seq, info.Size()})
+		s.entries = append(s.entries, entry{seq: seq, size: info.Size()})
 		s.bytes += info.Size()
 		if seq >= s.next {
 			s.next = seq + 1
@@ -82,13 +94,14 @@ func (s *Spool) path(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, suffix))
 }
 
-// Append stores a message for routingKey.
+// Append stores a message for routingKey. The spool keeps body (and sends
+// it from memory) until it is sent: the caller must not change it.
 func (s *Spool) Append(routingKey string, body []byte) error {
 	if strings.ContainsAny(routingKey, "\n") {
 		return errors.New("spool: routing key with a newline")
 	}
-	data := append([]byte(routingKey+"\n"), body...)
-	size := int64(len(data))
+	head := []byte(routingKey + "\n")
+	size := int64(len(head) + len(body))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.maxBytes > 0 && size > s.maxBytes {
@@ -100,8 +113,7 @@ func (s *Spool) Append(routingKey string, body []byte) error {
 		if err := os.Remove(s.path(old.seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: dropping the oldest message: %w", err)
 		}
-		s.entries = s.entries[1:]
-		s.bytes -= old.size
+		s.forgetFirst()
 		s.dropped++
 	}
 	seq := s.next
@@ -109,7 +121,10 @@ func (s *Spool) Append(routingKey string, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	_, werr := tmp.Write(data)
+	_, werr := tmp.Write(head)
+	if werr == nil {
+		_, werr = tmp.Write(body)
+	}
 	serr := tmp.Sync()
 	cerr := tmp.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
@@ -126,9 +141,22 @@ func (s *Spool) Append(routingKey string, body []byte) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.next++
-	s.entries = append(s.entries, entry{seq, size})
+	s.entries = append(s.entries, entry{seq: seq, size: size, key: routingKey, body: body})
 	s.bytes += size
+	s.inMem += int64(len(body))
+	for i := 0; s.inMem > memBytes && i < len(s.entries)-1; i++ {
+		s.inMem -= int64(len(s.entries[i].body))
+		s.entries[i].body = nil
+	}
 	return nil
+}
+
+// forgetFirst removes the oldest entry (the caller holds mu).
+func (s *Spool) forgetFirst() {
+	s.inMem -= int64(len(s.entries[0].body))
+	s.bytes -= s.entries[0].size
+	s.entries[0] = entry{} // its body is garbage now
+	s.entries = s.entries[1:]
 }
 
 // Drain sends the stored messages in order through send, removing each once
@@ -146,6 +174,14 @@ func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, routin
 		}
 		e := s.entries[0]
 		s.mu.Unlock()
+		if e.body != nil {
+			if err := send(ctx, e.key, e.body); err != nil {
+				return sent, err
+			}
+			s.sent(e)
+			sent++
+			continue
+		}
 		data, err := os.ReadFile(s.path(e.seq))
 		key, body, ok := bytes.Cut(data, []byte("\n"))
 		if err != nil || !ok || !validKey(key) || !json.Valid(body) {
@@ -159,15 +195,19 @@ func (s *Spool) Drain(ctx context.Context, send func(ctx context.Context, routin
 		if err := send(ctx, string(key), body); err != nil {
 			return sent, err
 		}
-		s.mu.Lock()
-		// Append may have dropped it meanwhile; remove only what is still first.
-		if len(s.entries) > 0 && s.entries[0].seq == e.seq {
-			_ = os.Remove(s.path(e.seq))
-			s.entries = s.entries[1:]
-			s.bytes -= e.size
-		}
-		s.mu.Unlock()
+		s.sent(e)
 		sent++
+	}
+}
+
+// sent removes e, once sent.
+func (s *Spool) sent(e entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Append may have dropped it meanwhile; remove only what is still first.
+	if len(s.entries) > 0 && s.entries[0].seq == e.seq {
+		_ = os.Remove(s.path(e.seq))
+		s.forgetFirst()
 	}
 }
 
@@ -203,8 +243,7 @@ func (s *Spool) moveAside(e entry) error {
 			return errors.Join(err, rerr)
 		}
 	}
-	s.entries = s.entries[1:]
-	s.bytes -= e.size
+	s.forgetFirst()
 	s.aside++
 	return nil
 }

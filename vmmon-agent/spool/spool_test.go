@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -131,6 +132,10 @@ func TestUnreadableMovedAside(t *testing.T) {
 	if err := os.WriteFile(files[2], []byte{0xff, 0x00, 0x13}, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s, err := Open(dir, 0) // as the agent finds it after the kill
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := &sink{fail: -1}
 	if _, err := s.Drain(context.Background(), k.send); err != nil {
 		t.Fatal(err)
@@ -144,5 +149,36 @@ func TestUnreadableMovedAside(t *testing.T) {
 	}
 	if m, b, _ := s.Stats(); m != 0 || b != 0 {
 		t.Errorf("%d messages (%d bytes) left", m, b)
+	}
+}
+
+// What this run spooled is sent from memory, as written, without reading the
+// file back; beyond memBytes, the oldest messages are read from disk (and a
+// damaged one set aside).
+func TestSentFromMemoryWithinBound(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, 0)
+	big := func(c byte) []byte { return []byte(`"` + strings.Repeat(string(c), memBytes*2/7) + `"`) }
+	for _, c := range []byte("abcd") {
+		if err := s.Append("samples.h", big(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+suffix))
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte("samples.h\n{\"damaged"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := &sink{fail: -1}
+	if _, err := s.Drain(context.Background(), k.send); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"samples.h=" + string(big('b')), "samples.h=" + string(big('c')), "samples.h=" + string(big('d'))}
+	if !reflect.DeepEqual(k.got, want) || s.Aside() != 1 {
+		t.Errorf("sent %d messages, %d set aside; want the three newest from memory and the oldest set aside", len(k.got), s.Aside())
+	}
+	if m, b, _ := s.Stats(); m != 0 || b != 0 || s.inMem != 0 {
+		t.Errorf("%d messages (%d bytes, %d in memory) left", m, b, s.inMem)
 	}
 }

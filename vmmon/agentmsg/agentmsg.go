@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"opendev.org/openstack/vmmon/vmmon/messaging"
 )
 
 // Version is the payload version this code writes.
@@ -60,13 +62,13 @@ type object struct {
 	Data    json.RawMessage `json:"vmmon_object.data"`
 }
 
-// Wrap puts data into a versioned payload.
+// Wrap puts data into a versioned payload (see [AppendPayload]).
 func Wrap(name string, data any) (json.RawMessage, error) {
-	b, err := json.Marshal(data)
+	b, err := AppendPayload(nil, messaging.JSONWriter{}, name, data)
 	if err != nil {
-		return nil, fmt.Errorf("agentmsg: encoding %s: %w", name, err)
+		return nil, err
 	}
-	return json.Marshal(object{Name: name, Version: Version, Data: b})
+	return b, nil
 }
 
 // Unwrap checks a versioned payload's name and major version and decodes its

@@ -69,6 +69,8 @@ var responseTypes = []struct {
 	{"get", "/v1/instances/{id}/actions/{action_id}", "200", actionResponse{}},
 	{"get", "/v1/hosts", "200", hostsResponse{}},
 	{"get", "/v1/hosts/{host}", "200", hostResponse{}},
+	{"get", "/v1/aggregates", "200", aggregatesResponse{}},
+	{"get", "/v1/aggregates/measures", "200", aggregateMeasuresResponse{}},
 }
 
 // readOpenAPI reads openapi.yaml into v.

@@ -38,7 +38,7 @@ func (s *Server) hostStatus(h storage.Host) (string, float64) {
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
-	q, ok := params(w, r, "project_id", "all_projects", "host", "state", "limit", "marker")
+	q, ok := params(w, r, "project_id", "all_projects", "host", "state", "name", "flavor", "changes-since", "deleted", "sort", "limit", "marker")
 	if !ok {
 		return
 	}
@@ -48,7 +48,8 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	}
 	// A project-scoped caller lists its project; a caller without a project
 	// (a system-scoped token) every project, if the all-projects rule lets it.
-	query := storage.InstanceQuery{ProjectID: caller.ProjectID, Host: q.Get("host"), State: q.Get("state"), Marker: q.Get("marker")}
+	query := storage.InstanceQuery{ProjectID: caller.ProjectID, Host: q.Get("host"), State: q.Get("state"), Marker: q.Get("marker"),
+		NameContains: q.Get("name"), Flavor: q.Get("flavor"), Deleted: storage.HideDeleted}
 	all := q.Get("all_projects")
 	switch all {
 	case "", "false", "0":
@@ -74,13 +75,46 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_marker", fmt.Sprintf("marker %q: expected the id of the last instance of the previous page.", m))
 		return
 	}
+	// As Nova: changes-since shows deleted instances too, unless deleted=false.
+	if !parseTimes(w, r, q, timeParam{"changes-since", &query.ChangesSince}) {
+		return
+	}
+	if !query.ChangesSince.IsZero() {
+		query.Deleted = storage.WithDeleted
+	}
+	switch v := q.Get("deleted"); v {
+	case "":
+	case "false", "0":
+		query.Deleted = storage.HideDeleted
+	case "true", "1":
+		query.Deleted = storage.OnlyDeleted
+	default:
+		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_deleted", fmt.Sprintf("deleted %q: expected true (deleted instances only) or false.", v))
+		return
+	}
+	keys, err := parseSort(q["sort"])
+	if err != nil {
+		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_sort", err.Error()+
+			": keys are name, created_at, updated_at, state, flavor_name, host (administrators) or a metric (its latest value).")
+		return
+	}
+	for _, k := range keys {
+		if k.key == "host" && !s.authorize(w, r, "vmmon:instance:host", policy.Target{"project_id": query.ProjectID},
+			"Only a cloud administrator or reader may sort by host.") {
+			return
+		}
+	}
 	limit, ok := parseLimit(w, r, q, s.cfg.MaxLimit)
 	if !ok {
 		return
 	}
 	query.Limit = limit
-	list, err := s.cfg.Store.ListInstances(r.Context(), query)
-	if err != nil {
+	var list []storage.Instance
+	if len(keys) > 0 {
+		if list, ok = s.sortedInstances(w, r, query, keys); !ok {
+			return
+		}
+	} else if list, err = s.cfg.Store.ListInstances(r.Context(), query); err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -194,18 +228,8 @@ func (s *Server) measures(w http.ResponseWriter, r *http.Request) {
 	mq := storage.MeasureQuery{InstanceID: mux.Vars(r)["id"], Metric: mux.Vars(r)["name"], Device: q.Get("device"),
 		Start: now.Add(-time.Hour), End: now, Granularity: time.Minute, Aggregation: q.Get("aggregation"), MaxPoints: s.cfg.MaxPoints,
 		Retention: s.cfg.Retention}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"start", &mq.Start}, {"end", &mq.End}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				fail(w, r, http.StatusBadRequest, "vmmon.query.bad_time", p.name+": "+err.Error())
-				return
-			}
-			*p.dst = t
-		}
+	if !parseTimes(w, r, q, timeParam{"start", &mq.Start}, timeParam{"end", &mq.End}) {
+		return
 	}
 	if v := q.Get("granularity"); v != "" {
 		if v == "raw" {
@@ -283,18 +307,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eq := storage.EventQuery{InstanceID: inst.ID}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"start", &eq.Start}, {"end", &eq.End}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				fail(w, r, http.StatusBadRequest, "vmmon.query.bad_time", p.name+": "+err.Error())
-				return
-			}
-			*p.dst = t
-		}
+	if !parseTimes(w, r, q, timeParam{"start", &eq.Start}, timeParam{"end", &eq.End}) {
+		return
 	}
 	if !eq.Start.IsZero() && !eq.End.IsZero() && !eq.End.After(eq.Start) {
 		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_range", "end must be after start.")
@@ -368,7 +382,7 @@ func afterMarker(evs []storage.Event, t time.Time, id string) []storage.Event {
 func (s *Server) hostView(h storage.Host) hostView {
 	status, age := s.hostStatus(h)
 	return hostView{Name: h.Name, Status: status, HeartbeatAge: age, LastHeartbeat: h.LastHeartbeat,
-		Interval: h.Interval, Stream: h.Stream, LastSeq: h.LastSeq, SeqGaps: h.SeqGaps}
+		Interval: h.Interval, Stream: h.Stream, LastSeq: h.LastSeq, SeqGaps: h.SeqGaps, ClockSkew: h.ClockSkew}
 }
 
 func (s *Server) listHosts(w http.ResponseWriter, r *http.Request) {

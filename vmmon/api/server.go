@@ -357,6 +357,28 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time such as 2026-11-28T10:00:00Z", s)
 }
 
+// timeParam is an optional time parameter and where it goes.
+type timeParam struct {
+	name string
+	dst  *time.Time
+}
+
+// parseTimes reads optional time parameters, answering 400 for one that is
+// not ISO 8601.
+func parseTimes(w http.ResponseWriter, r *http.Request, q url.Values, ps ...timeParam) bool {
+	for _, p := range ps {
+		if v := q.Get(p.name); v != "" {
+			t, err := parseTime(v)
+			if err != nil {
+				fail(w, r, http.StatusBadRequest, "vmmon.query.bad_time", p.name+": "+err.Error())
+				return false
+			}
+			*p.dst = t
+		}
+	}
+	return true
+}
+
 func parseLimit(w http.ResponseWriter, r *http.Request, q url.Values, max int) (int, bool) {
 	limit := max
 	if v := q.Get("limit"); v != "" {

@@ -104,6 +104,9 @@ type actionsResponse struct {
 // hostView is a compute host and its agent (components/schemas/Host); the
 // last heartbeat itself is given by GET /v1/hosts/{host} only.
 type hostView struct {
+	// ClockSkew is the agent's clock minus the collector's, in seconds, when
+	// it was beyond the collector's max_clock_skew at the last heartbeat.
+	ClockSkew     float64   `json:"clock_skew_s,omitempty"`
 	Heartbeat     *jsonRaw  `json:"heartbeat,omitempty"`
 	HeartbeatAge  float64   `json:"heartbeat_age_s"`
 	Interval      float64   `json:"interval_s"`
@@ -155,4 +158,51 @@ type measuresView struct {
 	Metric      string           `json:"metric"`
 	Series      []storage.Series `json:"series"`
 	Start       time.Time        `json:"start"`
+}
+
+// aggregateView is one group of GET /v1/aggregates: what it is (an
+// instance, with host only for those the host rule allows; a host; a
+// project), its value and how many series it covers; timestamp is the
+// minute of latest values.
+type aggregateView struct {
+	HostID     string     `json:"host_id,omitempty"`
+	Host       string     `json:"host,omitempty"`
+	InstanceID string     `json:"instance_id,omitempty"`
+	Name       string     `json:"name,omitempty"`
+	ProjectID  string     `json:"project_id,omitempty"`
+	Series     int        `json:"series"`
+	Timestamp  *time.Time `json:"timestamp,omitempty"`
+	Unit       string     `json:"unit"`
+	Value      float64    `json:"value"`
+}
+
+// aggregatesResponse answers GET /v1/aggregates; start and end are absent
+// for latest values.
+type aggregatesResponse struct {
+	Aggregates      []aggregateView `json:"aggregates"`
+	AggregatesLinks []link          `json:"aggregates_links"`
+	Aggregation     string          `json:"aggregation"`
+	End             *time.Time      `json:"end,omitempty"`
+	GroupBy         string          `json:"group_by"`
+	Metric          string          `json:"metric"`
+	Start           *time.Time      `json:"start,omitempty"`
+}
+
+// aggregateSeriesView is one group of GET /v1/aggregates/measures: an
+// aggregateView (its value over the whole range) with its points.
+type aggregateSeriesView struct {
+	aggregateView
+	Points []storage.Point `json:"points"`
+}
+
+// aggregateMeasuresResponse answers GET /v1/aggregates/measures.
+type aggregateMeasuresResponse struct {
+	Aggregates      []aggregateSeriesView `json:"aggregates"`
+	AggregatesLinks []link                `json:"aggregates_links"`
+	Aggregation     string                `json:"aggregation"`
+	End             time.Time             `json:"end"`
+	Granularity     int64                 `json:"granularity"`
+	GroupBy         string                `json:"group_by"`
+	Metric          string                `json:"metric"`
+	Start           time.Time             `json:"start"`
 }

@@ -1,5 +1,11 @@
 package conf
 
+import (
+	"fmt"
+	"net"
+	"strconv"
+)
+
 var (
 	groupAuthtoken   = d.Group("keystone_authtoken", "How vmmon-api validates Keystone tokens, as the vmmon service user.", ServiceFile)
 	groupPolicy      = d.Group("oslo_policy", "Access rules (oslo.policy).", ServiceFile)
@@ -29,13 +35,16 @@ var Collector = struct {
 	Workers         IntOpt
 	StaleMultiplier FloatOpt
 	DownMultiplier  FloatOpt
+	MaxClockSkew    SecondsOpt
+	MetricsBind     StringOpt
 }{
 	AgentQueue: d.String(groupCollector, "agent_queue", "vmmon-collector.agent",
 		"Queue, shared by every collector, bound to the agents' samples, heartbeats and events."),
 	NovaQueue: d.String(groupCollector, "notification_queue", "vmmon-collector.notifications",
 		"Queue, shared by every collector, bound to Nova's notification topics (never Nova's own queues)."),
 	ParkingQueue: d.String(groupCollector, "parking_queue", "vmmon-collector.parked",
-		"Queue where messages that cannot be decoded are kept for inspection."),
+		"Queue where messages that can never be written are kept for inspection: undecodable, invalid (see the "+
+			"collector's validation), refused by storage, or whose handling failed. The collector logs each with its reason."),
 	ParkingMax:     d.Int(groupCollector, "parking_max_messages", 10000, "Most messages the parking queue keeps (the oldest go first).", Min(1)),
 	RollupInterval: d.Seconds(groupCollector, "rollup_interval", 10, "Seconds between two passes over pending rollups.", Min(1)),
 	Workers: d.Int(groupCollector, "workers", 8,
@@ -44,6 +53,29 @@ var Collector = struct {
 		"An agent whose last heartbeat is older than this many of its intervals is stale.", Min(1)),
 	DownMultiplier: d.Float(groupCollector, "down_after_intervals", 10,
 		"An agent whose last heartbeat is older than this many of its intervals is down.", Min(1)),
+	MaxClockSkew: d.Seconds(groupCollector, "max_clock_skew", 30,
+		"Seconds an agent's clock may be ahead of or behind the collector's (measured on its heartbeats) before its host "+
+			"is flagged with the skew in /v1/hosts (clock_skew_s) and its heartbeats are timed by the collector's clock.", Min(1)),
+	MetricsBind: d.String(groupCollector, "metrics_bind", "",
+		"Address (host:port) where vmmon-collector serves its own figures as Prometheus text at /metrics (deliveries, "+
+			"parked messages by reason, storage retries and write durations, rollups, agents' sequence gaps and clock "+
+			"skew); empty serves none. Unauthenticated: bind it to an address only monitoring can reach.",
+		Validator(validHostPort)),
+}
+
+// validHostPort accepts host:port (the host may be empty: every address).
+func validHostPort(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 // Authtoken holds the [keystone_authtoken] options.

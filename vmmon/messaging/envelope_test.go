@@ -152,3 +152,151 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// encodeBefore is Encode as it was written until the Encoder: through maps,
+// json.RawMessage and a second json.Marshal of the inner message as a string.
+// The Encoder must write the same bytes.
+func encodeBefore(m *Message) ([]byte, error) {
+	inner := map[string]any{
+		"message_id":   m.MessageID,
+		"publisher_id": m.PublisherID,
+		"event_type":   m.EventType,
+		"priority":     strings.ToUpper(m.Priority),
+		"timestamp":    m.Timestamp.UTC().Format(TimestampLayout),
+		"payload":      m.Payload,
+	}
+	if m.Payload == nil {
+		inner["payload"] = map[string]any{}
+	}
+	if m.UniqueID != "" {
+		inner["_unique_id"] = m.UniqueID
+	}
+	for k, v := range m.Context {
+		inner["_context_"+k] = v
+	}
+	b, err := json.Marshal(inner)
+	if err != nil {
+		return nil, err
+	}
+	s, _ := json.Marshal(string(b))
+	return json.Marshal(envelope{Version: "2.0", Message: s})
+}
+
+func TestEncoderWritesWhatEncodeWrote(t *testing.T) {
+	ts := time.Date(2026, 11, 28, 1, 2, 3, 456789123, time.FixedZone("x", 3600))
+	payloads := []string{`{"a":1,"b":[true,null,"x"]}`, ` { "spaced" : "<&>" , "u":"\u2028 é \ud83d\ude00" } `, `"just a string"`, `[]`, `{}`}
+	contexts := []map[string]any{nil, {}, {"request_id": "req-1", "roles": []any{"a", "<b>"}, "is_admin": true, "zeta": 1.5e-7}}
+	var e Encoder
+	n := 0
+	for _, p := range payloads {
+		for _, ctx := range contexts {
+			for _, uid := range []string{"", "8b5c8f5d2f3c4f0f9f1e5d6c7b8a9f00"} {
+				m := &Message{MessageID: "m-1", PublisherID: "vmmon-agent:h<1>", EventType: "vmmon.samples",
+					Priority: "info", Timestamp: ts, Payload: json.RawMessage(p), Context: ctx, UniqueID: uid}
+				want, err := encodeBefore(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Encode, the Encoder with the payload taken from the message,
+				// and with the payload written by a writer.
+				got1, err1 := Encode(m)
+				got2, err2 := e.Encode(m, nil)
+				compact, _ := json.Marshal(json.RawMessage(p))
+				got3, err3 := e.Encode(m, func(dst []byte, w JSONWriter) ([]byte, error) { return w.JSON(dst, compact), nil })
+				if err := errors.Join(err1, err2, err3); err != nil {
+					t.Fatal(err)
+				}
+				for i, got := range [][]byte{got1, got2, got3} {
+					if !bytes.Equal(got, want) {
+						t.Errorf("payload %s, context %v, unique id %q, way %d:\n got %s\nwant %s", p, ctx, uid, i, got, want)
+					}
+				}
+				n++
+			}
+		}
+	}
+	m := &Message{EventType: "x", Timestamp: ts}
+	want, _ := encodeBefore(m)
+	if got, _ := Encode(m); !bytes.Equal(got, want) {
+		t.Errorf("nil payload:\n got %s\nwant %s", got, want)
+	}
+	if _, err := Encode(&Message{EventType: "x", Context: map[string]any{"c": make(chan int)}}); err == nil {
+		t.Error("an unencodable context value was accepted")
+	}
+	if _, err := e.Encode(&Message{EventType: "x"}, func(dst []byte, _ JSONWriter) ([]byte, error) { return dst, errors.New("no") }); err == nil {
+		t.Error("a payload writer's error was dropped")
+	}
+}
+
+// The bodies an Encoder returns stay intact after its next call.
+func TestEncoderBodiesAreTheCallers(t *testing.T) {
+	var e Encoder
+	a, _ := e.Encode(&Message{EventType: "a", Payload: json.RawMessage(`{"n":1}`)}, nil)
+	keep := append([]byte(nil), a...)
+	_, _ = e.Encode(&Message{EventType: "b", Payload: json.RawMessage(`{"n":2222222}`)}, nil)
+	if !bytes.Equal(a, keep) {
+		t.Errorf("first body changed to %s", a)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "<&>\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029😀", "\xff\xfe", "a\xe2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+		if got := AppendJSONString([]byte("x"), []byte(s)); !bytes.Equal(got[1:], want) {
+			t.Errorf("%q as bytes: got %s, want %s", s, got[1:], want)
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	var p bytes.Buffer
+	p.WriteString(`{"instances":[`)
+	for i := 0; i < 4000; i++ {
+		if i > 0 {
+			p.WriteByte(',')
+		}
+		p.WriteString(`{"name":"disk.device.read.bytes.rate","device":"vda","value":12345.678,"unit":"B/s","kind":"rate"}`)
+	}
+	p.WriteString(`]}`)
+	m := &Message{MessageID: NewUUID(), PublisherID: "vmmon-agent:h", EventType: "vmmon.samples", Priority: PriorityInfo,
+		Timestamp: time.Now(), Payload: p.Bytes(), Context: map[string]any{}}
+	b.Run("before", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_, _ = encodeBefore(m)
+		}
+	})
+	b.Run("encoder", func(b *testing.B) {
+		var e Encoder
+		w := func(dst []byte, jw JSONWriter) ([]byte, error) { return jw.JSON(dst, m.Payload), nil }
+		for i := 0; i < b.N; i++ {
+			_, _ = e.Encode(m, w)
+		}
+	})
+}
+
+// A quoted JSONWriter writes what escaping plain JSON as a string gives.
+func FuzzJSONWriter(f *testing.F) {
+	for _, s := range []string{`{"a":"b\\"c","d":1}`, "<\u00e9>", "plain", "a\xffb\"", "\"\\\u2028\x00"} {
+		f.Add(s)
+	}
+	quoted := func(text []byte) string { b, _ := json.Marshal(string(text)); return string(b[1 : len(b)-1]) }
+	f.Fuzz(func(t *testing.T, s string) {
+		plain, _ := json.Marshal(s)
+		q := JSONWriter{Quoted: true}
+		if got := q.String([]byte("pre"), s); string(got) != "pre"+quoted(plain) {
+			t.Errorf("String(%q) = %s, want %s", s, got[3:], quoted(plain))
+		}
+		if got := q.JSON(nil, plain); string(got) != quoted(plain) {
+			t.Errorf("JSON(%s) = %s, want %s", plain, got, quoted(plain))
+		}
+		if got := (JSONWriter{}).String(nil, s); !bytes.Equal(got, plain) {
+			t.Errorf("plain String(%q) = %s", s, got)
+		}
+	})
+}

@@ -50,6 +50,10 @@ var Defaults = []Default{
 		Description: "Show an instance, its metrics, measures, events and live stream.",
 		Operations: []string{"GET /v1/instances/{id}", "GET /v1/instances/{id}/metrics", "GET /v1/instances/{id}/metrics/{name}/measures",
 			"GET /v1/instances/{id}/events", "GET /v1/instances/{id}/stream"}, Scopes: projectOrSystem},
+	{Name: "vmmon:aggregate:get", Check: "rule:cloud_reader or rule:project_reader",
+		Description: "Fold a metric over the instances of a project, per instance, host or project (fleet views, top-N). " +
+			"Every project's, or another's, also needs vmmon:instance:list:all_projects; grouping or filtering by host, vmmon:instance:host.",
+		Operations: []string{"GET /v1/aggregates", "GET /v1/aggregates/measures"}, Scopes: projectOrSystem},
 	{Name: "vmmon:instance:host", Check: "rule:cloud_reader",
 		Description: "See the compute host (host, node, the agent's host) of an instance; others see only host_id, a per-project hash.",
 		Operations:  []string{"GET /v1/instances", "GET /v1/instances/{id}", "GET /v1/instances/{id}/events", "GET /v1/instances/{id}/stream"},

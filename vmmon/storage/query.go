@@ -181,27 +181,39 @@ type Bucket struct {
 // granularity g and returns the points of the aggregation asked for, between
 // start (inclusive) and end (exclusive).
 func Regroup(buckets []Bucket, g time.Duration, aggregation string, start, end time.Time) []Point {
+	return regroup(buckets, g, start, end,
+		func(b Bucket) time.Time { return b.Time },
+		func(acc *Agg, b Bucket) { acc.Merge(b.Agg) },
+		func(acc Agg) (float64, bool) { return acc.Value(aggregation), acc.Count > 0 })
+}
+
+// regroup merges buckets of type B (sorted by time) into accumulators of
+// type A, one per bucket of granularity g between start and end, and returns
+// the value of each that holds any.
+func regroup[B, A any](buckets []B, g time.Duration, start, end time.Time,
+	at func(B) time.Time, merge func(*A, B), value func(A) (float64, bool)) []Point {
 	var (
 		out  = []Point{} // never null in JSON
-		cur  Agg
+		cur  A
 		curT time.Time
 		have bool
 	)
 	flush := func() {
-		if have && cur.Count > 0 {
-			out = append(out, Point{Time: curT, Value: cur.Value(aggregation)})
+		if v, ok := value(cur); have && ok {
+			out = append(out, Point{Time: curT, Value: v})
 		}
 	}
 	for _, b := range buckets {
-		if b.Time.Before(start.Truncate(g)) || !b.Time.Before(end) {
+		if at(b).Before(start.Truncate(g)) || !at(b).Before(end) {
 			continue
 		}
-		t := b.Time.Truncate(g)
+		t := at(b).Truncate(g)
 		if !have || !t.Equal(curT) {
 			flush()
-			cur, curT, have = Agg{}, t, true
+			var zero A
+			cur, curT, have = zero, t, true
 		}
-		cur.Merge(b.Agg)
+		merge(&cur, b)
 	}
 	flush()
 	return out

@@ -12,6 +12,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -109,8 +110,40 @@ type InstanceQuery struct {
 	ProjectID string // "" is every project
 	Host      string
 	State     string
-	Limit     int
-	Marker    string // the last id of the previous page
+	// NameContains keeps instances whose name holds it, whatever the case.
+	NameContains string
+	Flavor       string // the flavor's name
+	// ChangesSince keeps instances whose information changed at or after it.
+	ChangesSince time.Time
+	Deleted      DeletedFilter
+	Limit        int
+	Marker       string // the last id of the previous page
+}
+
+// DeletedFilter says what a listing does with deleted instances.
+type DeletedFilter int
+
+// What a listing does with deleted instances; the zero value keeps them.
+const (
+	WithDeleted DeletedFilter = iota
+	HideDeleted
+	OnlyDeleted
+)
+
+// Match reports whether inst passes the query's filters (not its paging).
+func (q InstanceQuery) Match(inst Instance) bool {
+	switch {
+	case q.ProjectID != "" && inst.ProjectID != q.ProjectID,
+		q.Host != "" && inst.Host != q.Host,
+		q.State != "" && inst.State != q.State,
+		q.Flavor != "" && inst.FlavorName != q.Flavor,
+		q.NameContains != "" && !strings.Contains(strings.ToLower(inst.Name), strings.ToLower(q.NameContains)),
+		!q.ChangesSince.IsZero() && inst.UpdatedAt.Before(q.ChangesSince),
+		q.Deleted == HideDeleted && inst.Deleted,
+		q.Deleted == OnlyDeleted && !inst.Deleted:
+		return false
+	}
+	return true
 }
 
 // Event is one entry of an instance's lifecycle timeline.
@@ -154,6 +187,11 @@ type Host struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Interval      float64   `json:"interval_s"`
 	Heartbeat     string    `json:"heartbeat"` // the last heartbeat, as JSON
+	// ClockSkew is the agent's clock minus the collector's, in seconds (to
+	// the millisecond), measured on the last heartbeat when it was beyond
+	// the collector's [collector] max_clock_skew; 0 when it was within. It is
+	// stored with the heartbeat fields.
+	ClockSkew float64 `json:"clock_skew_s,omitempty"`
 	// From the batches of the agent's current stream (since it started),
 	// over the last BatchWindow: the highest sequence number, and how many
 	// below it never arrived.
@@ -196,6 +234,9 @@ type Store interface {
 	PutInstance(ctx context.Context, inst Instance) error
 	GetInstance(ctx context.Context, id string) (Instance, error)
 	ListInstances(ctx context.Context, q InstanceQuery) ([]Instance, error)
+	// Aggregates folds the series of a metric into one value, or one
+	// series, per group of instances (see AggregateQuery).
+	Aggregates(ctx context.Context, q AggregateQuery) ([]Aggregate, error)
 
 	AddEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
@@ -229,6 +270,10 @@ const IdempotencyTTL = 24 * time.Hour
 type Retention struct {
 	Raw, Minute, Hour time.Duration
 }
+
+// Longest returns the longest of the retentions: how long a deleted
+// instance is remembered.
+func (r Retention) Longest() time.Duration { return max(r.Raw, r.Minute, r.Hour) }
 
 // DefaultRetention keeps raw points 7 days, minute rollups 30 days and hour
 // rollups 400 days.

@@ -1,7 +1,9 @@
 // Package v1 is the Go client of vmmon's /v1 API, in gophercloud's shape:
 // NewMonitorV1 finds vmmon in the Keystone catalog (service type
-// vm-monitor), and one package per resource (instances, measures, hosts)
-// holds its requests, results and URLs.
+// vm-monitor), and one package per resource holds its requests, results and
+// URLs: instances, metrics, measures, events, actions, hosts, aggregates
+// (fleet views), stream (live samples) and versions (discovery). Each has a
+// testing package of fixtures; testhelper is their fake API.
 //
 // Example to list one's instances:
 //

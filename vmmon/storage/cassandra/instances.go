@@ -32,15 +32,21 @@ func (s *Store) PutInstance(ctx context.Context, inst storage.Instance) error {
 		return err
 	}
 	ts := micros(inst.UpdatedAt)
+	// A deleted instance is forgotten, rows and lookups, once its data has
+	// expired: after the longest retention (0: never).
+	ttl := 0
+	if inst.Deleted {
+		ttl = int(s.cfg.Retention.Longest().Seconds())
+	}
 	b := s.session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
-	b.Query(`INSERT INTO `+s.t("instances")+` (id, data, updated_at) VALUES (?, ?, ?) USING TIMESTAMP ?`, inst.ID, string(data), inst.UpdatedAt, ts)
+	b.Query(`INSERT INTO `+s.t("instances")+` (id, data, updated_at) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`, inst.ID, string(data), inst.UpdatedAt, ts, ttl)
 	if inst.ProjectID != "" {
-		b.Query(`INSERT INTO `+s.t("instances_by_project")+` (project_id, id) VALUES (?, ?) USING TIMESTAMP ?`, inst.ProjectID, inst.ID, ts)
+		b.Query(`INSERT INTO `+s.t("instances_by_project")+` (project_id, id) VALUES (?, ?) USING TIMESTAMP ? AND TTL ?`, inst.ProjectID, inst.ID, ts, ttl)
 	}
 	if inst.Host != "" {
-		b.Query(`INSERT INTO `+s.t("instances_by_host")+` (host, id) VALUES (?, ?) USING TIMESTAMP ?`, inst.Host, inst.ID, ts)
+		b.Query(`INSERT INTO `+s.t("instances_by_host")+` (host, id) VALUES (?, ?) USING TIMESTAMP ? AND TTL ?`, inst.Host, inst.ID, ts, ttl)
 	}
-	b.Query(`INSERT INTO `+s.t("instances_by_shard")+` (shard, id, data) VALUES (?, ?, ?) USING TIMESTAMP ?`, shardOf(inst.ID), inst.ID, string(data), ts)
+	b.Query(`INSERT INTO `+s.t("instances_by_shard")+` (shard, id, data) VALUES (?, ?, ?) USING TIMESTAMP ? AND TTL ?`, shardOf(inst.ID), inst.ID, string(data), ts, ttl)
 	if exists && old.Host != "" && old.Host != inst.Host {
 		b.Query(`DELETE FROM `+s.t("instances_by_host")+` USING TIMESTAMP ? WHERE host = ? AND id = ?`, ts, old.Host, inst.ID)
 	}
@@ -104,8 +110,7 @@ func (s *Store) ListInstances(ctx context.Context, q storage.InstanceQuery) ([]s
 				return nil, fmt.Errorf("instance %s: %w", r.id, err)
 			}
 			// Lookup rows may lag a move: the instance's data is the truth.
-			if (q.ProjectID == "" || inst.ProjectID == q.ProjectID) && (q.Host == "" || inst.Host == q.Host) &&
-				(q.State == "" || inst.State == q.State) && len(out) < limit {
+			if q.Match(inst) && len(out) < limit {
 				out = append(out, inst)
 			}
 		}
@@ -216,31 +221,8 @@ func (s *Store) lookedUp(ctx context.Context, q storage.InstanceQuery, marker st
 	if err := iter.Close(); err != nil {
 		return nil, "", fmt.Errorf("listing instances: %w", err)
 	}
-	byShard := map[int][]string{}
-	for _, id := range ids {
-		byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
-	}
-	var (
-		mu   sync.Mutex
-		data = make(map[string]string, len(ids))
-		fns  []func(context.Context) error
-	)
-	for shard, group := range byShard {
-		fns = append(fns, func(ctx context.Context) error {
-			iter := s.session.Query(`SELECT id, data FROM `+s.t("instances_by_shard")+` WHERE shard = ? AND id IN ?`, shard, group).WithContext(ctx).Iter()
-			var r instanceRow
-			for iter.Scan(&r.id, &r.data) {
-				mu.Lock()
-				data[r.id] = r.data
-				mu.Unlock()
-			}
-			if err := iter.Close(); err != nil {
-				return fmt.Errorf("reading instances: %w", err)
-			}
-			return nil
-		})
-	}
-	if err := runAll(ctx, Shards, fns); err != nil {
+	data, err := s.dataByID(ctx, ids)
+	if err != nil {
 		return nil, "", err
 	}
 	rows := make([]instanceRow, 0, len(ids))
@@ -253,4 +235,60 @@ func (s *Store) lookedUp(ctx context.Context, q storage.InstanceQuery, marker st
 		return rows, "", nil
 	}
 	return rows, ids[len(ids)-1], nil
+}
+
+// dataByID reads the data of instances from their shards' rows, a query per
+// shard (of at most 500 ids), all at once.
+func (s *Store) dataByID(ctx context.Context, ids []string) (map[string]string, error) {
+	byShard := map[int][]string{}
+	for _, id := range ids {
+		byShard[shardOf(id)] = append(byShard[shardOf(id)], id)
+	}
+	var (
+		mu   sync.Mutex
+		data = make(map[string]string, len(ids))
+		fns  []func(context.Context) error
+	)
+	for shard, all := range byShard {
+		for i := 0; i < len(all); i += 500 {
+			group := all[i:min(i+500, len(all))]
+			fns = append(fns, func(ctx context.Context) error {
+				iter := s.session.Query(`SELECT id, data FROM `+s.t("instances_by_shard")+` WHERE shard = ? AND id IN ?`, shard, group).WithContext(ctx).Iter()
+				var r instanceRow
+				for iter.Scan(&r.id, &r.data) {
+					mu.Lock()
+					data[r.id] = r.data
+					mu.Unlock()
+				}
+				if err := iter.Close(); err != nil {
+					return fmt.Errorf("reading instances: %w", err)
+				}
+				return nil
+			})
+		}
+	}
+	if err := runAll(ctx, Shards, fns); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// instancesByID returns the instances of ids that are stored.
+func (s *Store) instancesByID(ctx context.Context, ids []string) (map[string]storage.Instance, error) {
+	data, err := s.dataByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]storage.Instance, len(data))
+	for id, d := range data {
+		if d == "" {
+			continue
+		}
+		var inst storage.Instance
+		if err := json.Unmarshal([]byte(d), &inst); err != nil {
+			return nil, fmt.Errorf("instance %s: %w", id, err)
+		}
+		out[id] = inst
+	}
+	return out, nil
 }

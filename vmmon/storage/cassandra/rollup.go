@@ -121,9 +121,14 @@ func (s *Store) processSlot(ctx context.Context, shard int, slot time.Time) (int
 	)
 	for iter.Scan(&p.series, &p.bucket) {
 		p.bucket = p.bucket.UTC()
+		// A margin for clock skew between collectors; a group's minute
+		// waits for its members' (groups.go).
+		open := s.open(p.bucket, started.Add(-10*time.Second))
+		if isGroupSeries(p.series) {
+			open = !s.groupReady(p.bucket, started.Add(-10*time.Second))
+		}
 		switch {
-		// A margin for clock skew between collectors.
-		case !s.open(p.bucket, started.Add(-10*time.Second)):
+		case !open:
 			ps = append(ps, p)
 		case finished:
 			carry[keyOf(p.series, p.bucket)] = p.bucket
@@ -133,13 +138,23 @@ func (s *Store) processSlot(ctx context.Context, shard int, slot time.Time) (int
 		return 0, fmt.Errorf("reading pending rollups: %w", err)
 	}
 	hours := map[bucketKey]time.Time{}
+	members := &memberRows{}
 	var fns []func(context.Context) error
 	for _, p := range ps {
 		h := p.bucket.Truncate(time.Hour)
-		hours[keyOf(p.series, h)] = h
-		fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket) })
+		for _, series := range rolledUp(p.series) {
+			hours[keyOf(series, h)] = h
+		}
+		fns = append(fns, func(ctx context.Context) error { return s.rollupMinute(ctx, p.series, p.bucket, members) })
 	}
 	if err := runAll(ctx, 16, fns); err != nil {
+		return 0, err
+	}
+	// The minutes' members, then their groups' minutes marked pending.
+	if err := s.writeMembers(ctx, members.rows); err != nil {
+		return 0, err
+	}
+	if err := s.mark(ctx, members.groupMarks()); err != nil {
 		return 0, err
 	}
 	fns = fns[:0]
@@ -187,8 +202,14 @@ func (s *Store) setCursor(ctx context.Context, shard int, slot time.Time) error 
 // it keeps buckets whose per-bucket rows have expired (they are kept only as
 // long as raw points, plus a day).
 
-func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) error {
-	inst, metric, device := splitSeries(series)
+// rollupMinute computes the minute rollup of a series from its raw points
+// and adds it to members as a member of its groups; a group's minute is
+// folded from its members instead.
+func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time, members *memberRows) error {
+	if isGroupSeries(series) {
+		return s.foldGroup(ctx, series, b)
+	}
+	inst, metric, device, project, host := splitMark(series)
 	read := s.now()
 	iter := s.session.Query(`SELECT ts, value FROM `+s.t("measures_raw")+` WHERE instance_id = ? AND metric = ? AND device = ? AND day = ? AND ts >= ? AND ts < ?`,
 		inst, metric, device, day(b), b, b.Add(time.Minute)).WithContext(ctx).Iter()
@@ -206,6 +227,13 @@ func (s *Store) rollupMinute(ctx context.Context, series string, b time.Time) er
 	if a.Count == 0 {
 		return nil
 	}
+	members.add(storage.Member{InstanceID: inst, Device: device, ProjectID: project, Host: host, Minute: b, Agg: a}, metric, read)
+	return s.writeMinute(ctx, inst, metric, device, b, a, read)
+}
+
+// writeMinute writes a series' minute rollup, with the time its source was
+// read as the write time.
+func (s *Store) writeMinute(ctx context.Context, inst, metric, device string, b time.Time, a storage.Agg, read time.Time) error {
 	return s.session.Query(`INSERT INTO `+s.t("rollup_1m")+` (instance_id, metric, device, day, ts, min, max, sum, count, last, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
 		inst, metric, device, day(b), b, a.Min, a.Max, a.Sum, a.Count, a.Last, a.LastTime, micros(read)).WithContext(ctx).Exec()
 }

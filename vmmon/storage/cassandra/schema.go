@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // schema lists, per version, the statements that bring the previous version
 // to it. {ks} is the keyspace; {raw_ttl} and friends the retentions.
@@ -78,6 +78,23 @@ var schema = map[int][]string{
 		`CREATE TABLE IF NOT EXISTS {ks}.rollup_marks (shard int, slot timestamp, series text, bucket timestamp,
 			PRIMARY KEY ((shard, slot), series, bucket)) WITH gc_grace_seconds = 3600`,
 		`CREATE TABLE IF NOT EXISTS {ks}.rollup_cursors (shard int PRIMARY KEY, slot timestamp)`,
+	},
+	// Fleet views (groups.go). Each series' minute rollup as a member of its
+	// host's and its project's groups, kept as long as late points
+	// may recompute it; each group's folded members of its latest minutes,
+	// for latest values; the groups of each kind and metric; metrics' units.
+	// Group series themselves are rollup rows like an instance's.
+	3: {
+		`CREATE TABLE IF NOT EXISTS {ks}.group_members (grp text, metric text, day date, ts timestamp, member text, v blob,
+			PRIMARY KEY ((grp, metric, day), ts, member))
+			WITH compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}
+			AND default_time_to_live = {source_ttl} AND gc_grace_seconds = 10800`,
+		`CREATE TABLE IF NOT EXISTS {ks}.group_latest (grp text, metric text, minute timestamp, v blob,
+			PRIMARY KEY ((grp, metric), minute)) WITH CLUSTERING ORDER BY (minute DESC)
+			AND default_time_to_live = {latest_ttl} AND gc_grace_seconds = 3600`,
+		`CREATE TABLE IF NOT EXISTS {ks}.group_names (kind text, metric text, name text, PRIMARY KEY ((kind, metric), name))
+			WITH default_time_to_live = {hour_ttl}`,
+		`CREATE TABLE IF NOT EXISTS {ks}.metric_units (metric text PRIMARY KEY, unit text)`,
 	},
 }
 
@@ -206,6 +223,7 @@ func (s *Store) expand(stmt string) string {
 		"{minute_ttl}", fmt.Sprint(int(s.cfg.Retention.Minute.Seconds())),
 		"{hour_ttl}", fmt.Sprint(int(s.cfg.Retention.Hour.Seconds())),
 		"{source_ttl}", fmt.Sprint(int((s.cfg.Retention.Raw + 24*time.Hour).Seconds())),
+		"{latest_ttl}", fmt.Sprint(int(storage.LatestWindow.Seconds())),
 	).Replace(stmt)
 }
 

@@ -55,6 +55,7 @@ type Store struct {
 	mu     sync.Mutex
 	marked map[bucketKey]time.Time // open buckets already marked pending, by series and bucket
 	pruned time.Time               // when marked was last cleared of closed buckets
+	units  map[string]string       // metrics' units as last written to metric_units
 }
 
 // Open connects to the cluster. Call Sync (vmmon-manage db sync) to create the
@@ -128,7 +129,7 @@ func newStore(cfg Config, session *gocql.Session) *Store {
 	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
-	return &Store{cfg: cfg, session: session, now: time.Now, owner: owner, marked: map[bucketKey]time.Time{}}
+	return &Store{cfg: cfg, session: session, now: time.Now, owner: owner, marked: map[bucketKey]time.Time{}, units: map[string]string{}}
 }
 
 // Close closes the session, unless the caller owns it (OpenWithSession).
@@ -158,11 +159,34 @@ func seriesID(instance, metric, device string) string {
 }
 
 func splitSeries(s string) (instance, metric, device string) {
-	p := strings.SplitN(s, "\x00", 3)
-	for len(p) < 3 {
+	instance, metric, device, _, _ = splitMark(s)
+	return instance, metric, device
+}
+
+// markID names a sample's series in the backlog of pending rollups, with
+// the project and host it had (which groups its minute goes to), if any.
+func markID(sm storage.Sample) string {
+	id := seriesID(sm.InstanceID, sm.Metric, sm.Device)
+	if sm.ProjectID == "" && sm.Host == "" {
+		return id
+	}
+	return id + "\x00" + sm.ProjectID + "\x00" + sm.Host
+}
+
+// splitMark undoes markID.
+func splitMark(s string) (instance, metric, device, project, host string) {
+	p := strings.SplitN(s, "\x00", 5)
+	for len(p) < 5 {
 		p = append(p, "")
 	}
-	return p[0], p[1], p[2]
+	return p[0], p[1], p[2], p[3], p[4]
+}
+
+// markShard is the backlog shard of a mark: its series' (whatever the
+// pairing), so that one store rolls a series up at a time.
+func markShard(mark string) int {
+	inst, metric, device := splitSeries(mark)
+	return shardOf(seriesID(inst, metric, device))
 }
 
 func shardOf(s string) int {

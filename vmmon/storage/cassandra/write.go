@@ -23,6 +23,7 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 	}
 	latest := map[string]storage.Sample{}
 	pending := map[bucketKey]time.Time{}
+	units := map[string]string{} // metrics whose unit is not written yet
 	now := s.now()
 	s.mu.Lock()
 	if now.Sub(s.pruned) > time.Minute { // forget buckets that closed
@@ -39,8 +40,11 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 		if old, ok := latest[sid]; !ok || !t.Before(old.Time) {
 			latest[sid] = sm
 		}
+		if sm.Unit != "" && s.units[sm.Metric] != sm.Unit {
+			units[sm.Metric] = sm.Unit
+		}
 		b := t.Truncate(time.Minute)
-		k := keyOf(sid, b)
+		k := keyOf(markID(sm), b)
 		// An open bucket marked once stays marked until it closes and is
 		// processed; a closed one (a late point) is marked again.
 		if _, done := s.marked[k]; !done || !s.open(b, now) {
@@ -100,9 +104,22 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 			return nil
 		})
 	}
+	for metric, unit := range units {
+		fns = append(fns, func(ctx context.Context) error {
+			if err := s.session.Query(`INSERT INTO `+s.t("metric_units")+` (metric, unit) VALUES (?, ?)`, metric, unit).WithContext(ctx).Exec(); err != nil {
+				return fmt.Errorf("writing the unit of %s: %w", metric, err)
+			}
+			return nil
+		})
+	}
 	if err := runAll(ctx, 16, fns); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	for metric, unit := range units {
+		s.units[metric] = unit
+	}
+	s.mu.Unlock()
 	// Pending buckets only after the points they summarise are written, and
 	// remembered as marked only once their marks are.
 	if err := s.mark(ctx, pending); err != nil {
@@ -139,7 +156,7 @@ func (s *Store) mark(ctx context.Context, pending map[bucketKey]time.Time) error
 	slot := s.now().UTC().Truncate(time.Minute)
 	byShard := map[int][]seriesBucket{}
 	for k, b := range pending {
-		byShard[shardOf(k.series)] = append(byShard[shardOf(k.series)], seriesBucket{k.series, b})
+		byShard[markShard(k.series)] = append(byShard[markShard(k.series)], seriesBucket{k.series, b})
 	}
 	var fns []func(context.Context) error
 	for shard, all := range byShard {

@@ -22,8 +22,9 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
-// SchemaVersion is the layout this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code reads and writes. Layout 2 added
+// the buckets of fleet views (aggregates.go).
+const SchemaVersion = 2
 
 var (
 	bMeta        = []byte("meta")
@@ -38,8 +39,12 @@ var (
 	bActions     = []byte("actions")
 	bActionsReq  = []byte("actions_by_request")
 	bActionsKey  = []byte("actions_by_idempotency_key")
-	allBuckets   = [][]byte{bMeta, bRaw, bMinute, bHour, bMetrics, bInstances, bEvents, bHosts, bHostBatches, bActions, bActionsReq, bActionsKey}
-	keyVersion   = []byte("schema_version")
+	bMembers     = []byte("group_members")
+	bGroups      = []byte("groups")
+	bUnits       = []byte("metric_units")
+	allBuckets   = [][]byte{bMeta, bRaw, bMinute, bHour, bMetrics, bInstances, bEvents, bHosts, bHostBatches, bActions, bActionsReq, bActionsKey,
+		bMembers, bGroups, bUnits}
+	keyVersion = []byte("schema_version")
 )
 
 // Store is the embedded driver.
@@ -129,22 +134,36 @@ type bucketKey struct {
 	t      time.Time
 }
 
+// pairing is the project and host of a sample's instance at the time.
+type pairing struct{ project, host string }
+
 // WriteSamples stores raw points and recomputes the minute and hour rollups
-// they fall in, in one transaction.
+// they fall in, and the minutes as members of their groups, in one
+// transaction.
 func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) error {
 	if len(samples) == 0 {
 		return ctx.Err()
 	}
+	now := s.now()
 	return s.db.Update(func(tx *bolt.Tx) error {
 		raw, metrics := tx.Bucket(bRaw), tx.Bucket(bMetrics)
-		minutes := map[bucketKey]bool{}
+		minutes := map[bucketKey]map[pairing]storage.Sample{}
 		for _, sm := range samples {
 			sk := seriesKey(sm.InstanceID, sm.Metric, sm.Device)
 			t := sm.Time.UTC().Truncate(time.Millisecond)
 			if err := raw.Put(timeKey(sk, t), f64(sm.Value)); err != nil {
 				return err
 			}
-			minutes[bucketKey{string(sk), t.Truncate(time.Minute)}] = true
+			k := bucketKey{string(sk), t.Truncate(time.Minute)}
+			if minutes[k] == nil {
+				minutes[k] = map[pairing]storage.Sample{}
+			}
+			minutes[k][pairing{sm.ProjectID, sm.Host}] = sm
+			if units := tx.Bucket(bUnits); sm.Unit != "" && string(units.Get([]byte(sm.Metric))) != sm.Unit {
+				if err := units.Put([]byte(sm.Metric), []byte(sm.Unit)); err != nil {
+					return err
+				}
+			}
 			mk := sk[:len(sk)-1]
 			var info storage.MetricInfo
 			if old := metrics.Get(mk); old != nil {
@@ -159,14 +178,21 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 			}
 		}
 		hours := map[bucketKey]bool{}
-		for k := range minutes {
-			if err := rollup(raw, tx.Bucket(bMinute), []byte(k.series), k.t, time.Minute, false); err != nil {
+		for k, pairings := range minutes {
+			a, err := rollup(raw, tx.Bucket(bMinute), []byte(k.series), k.t, time.Minute, false)
+			if err != nil {
 				return err
+			}
+			for _, sm := range pairings {
+				m := storage.Member{InstanceID: sm.InstanceID, Device: sm.Device, ProjectID: sm.ProjectID, Host: sm.Host, Minute: k.t, Agg: a}
+				if err := putMember(tx, sm.Metric, m, now); err != nil {
+					return err
+				}
 			}
 			hours[bucketKey{k.series, k.t.Truncate(time.Hour)}] = true
 		}
 		for k := range hours {
-			if err := rollup(tx.Bucket(bMinute), tx.Bucket(bHour), []byte(k.series), k.t, time.Hour, true); err != nil {
+			if _, err := rollup(tx.Bucket(bMinute), tx.Bucket(bHour), []byte(k.series), k.t, time.Hour, true); err != nil {
 				return err
 			}
 		}
@@ -175,8 +201,8 @@ func (s *Store) WriteSamples(ctx context.Context, samples []storage.Sample) erro
 }
 
 // rollup recomputes the bucket of width w at t of series from src (raw points,
-// or finer rollups when fromAggs) into dst.
-func rollup(src, dst *bolt.Bucket, series []byte, t time.Time, w time.Duration, fromAggs bool) error {
+// or finer rollups when fromAggs) into dst, and returns it.
+func rollup(src, dst *bolt.Bucket, series []byte, t time.Time, w time.Duration, fromAggs bool) (storage.Agg, error) {
 	var a storage.Agg
 	c := src.Cursor()
 	end := timeKey(series, t.Add(w))
@@ -187,22 +213,12 @@ func rollup(src, dst *bolt.Bucket, series []byte, t time.Time, w time.Duration, 
 			a.Add(keyTime(k), getF64(v))
 		}
 	}
-	return dst.Put(timeKey(series, t), encodeAgg(a))
-}
-
-func encodeAgg(a storage.Agg) []byte {
-	b := make([]byte, 0, 48)
-	for _, v := range []float64{a.Min, a.Max, a.Sum, a.Last} {
-		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	b = binary.BigEndian.AppendUint64(b, uint64(a.Count))
-	return binary.BigEndian.AppendUint64(b, uint64(a.LastTime.UnixNano()))
+	return a, dst.Put(timeKey(series, t), storage.AppendAgg(nil, a))
 }
 
 func decodeAgg(b []byte) storage.Agg {
-	u := func(i int) uint64 { return binary.BigEndian.Uint64(b[i*8:]) }
-	return storage.Agg{Min: math.Float64frombits(u(0)), Max: math.Float64frombits(u(1)), Sum: math.Float64frombits(u(2)),
-		Last: math.Float64frombits(u(3)), Count: int64(u(4)), LastTime: time.Unix(0, int64(u(5))).UTC()}
+	a, _ := storage.ReadAgg(b)
+	return a
 }
 
 // ProcessRollups removes points past their retention; rollups are already
@@ -230,6 +246,12 @@ func (s *Store) ProcessRollups(ctx context.Context, limit int) (int, error) {
 					}
 				}
 			}
+		}
+		if err := s.pruneGroups(tx, now); err != nil {
+			return err
+		}
+		if err := s.purgeDeleted(tx, now); err != nil {
+			return err
 		}
 		cutoff := uint64(now.Add(-storage.BatchWindow).UnixNano())
 		c := tx.Bucket(bHostBatches).Cursor()
@@ -396,8 +418,7 @@ func (s *Store) ListInstances(ctx context.Context, q storage.InstanceQuery) ([]s
 			if err := json.Unmarshal(v, &inst); err != nil {
 				return err
 			}
-			if (q.ProjectID == "" || inst.ProjectID == q.ProjectID) && (q.Host == "" || inst.Host == q.Host) &&
-				(q.State == "" || inst.State == q.State) {
+			if q.Match(inst) {
 				out = append(out, inst)
 			}
 		}
@@ -473,7 +494,7 @@ func (s *Store) PutHeartbeat(ctx context.Context, hb storage.Host) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		return s.updateHost(tx, hb.Name, func(h *hostRow) {
 			if hb.LastHeartbeat.After(h.LastHeartbeat) {
-				h.LastHeartbeat, h.Interval, h.Heartbeat = hb.LastHeartbeat, hb.Interval, hb.Heartbeat
+				h.LastHeartbeat, h.Interval, h.Heartbeat, h.ClockSkew = hb.LastHeartbeat, hb.Interval, hb.Heartbeat, hb.ClockSkew
 			}
 		})
 	})

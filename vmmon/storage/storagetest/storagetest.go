@@ -33,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 		{"MetricsAndLatest", testMetrics},
 		{"Instances", testInstances},
 		{"InstancePages", testInstancePages},
+		{"InstanceFilters", testInstanceFilters},
+		{"Aggregates", testAggregates},
 		{"Events", testEvents},
 		{"Hosts", testHosts},
 		{"Actions", testActions},
@@ -423,6 +425,42 @@ func testHosts(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.GetHost(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("unknown host: %v", err)
+	}
+	testClockSkew(t, s)
+}
+
+// testClockSkew: a host's clock skew is stored with its heartbeat, and goes
+// with it (a newer heartbeat within the limit clears it, an older one
+// changes nothing).
+func testClockSkew(t *testing.T, s storage.Store) {
+	at := base.Add(2 * time.Hour)
+	for _, c := range []struct {
+		h    storage.Host
+		want float64
+	}{
+		{storage.Host{Name: "skewed", LastHeartbeat: at, Interval: 10, Heartbeat: `{"host":"skewed","n":1}`, ClockSkew: 300.25}, 300.25},
+		{storage.Host{Name: "skewed", LastHeartbeat: at.Add(-time.Minute), Interval: 10, Heartbeat: `{"n":0}`}, 300.25},
+		{storage.Host{Name: "skewed", LastHeartbeat: at.Add(time.Minute), Interval: 10, Heartbeat: `{"n":2}`, ClockSkew: -42.5}, -42.5},
+		{storage.Host{Name: "skewed", LastHeartbeat: at.Add(2 * time.Minute), Interval: 10, Heartbeat: `{}`, ClockSkew: 31}, 31},
+		{storage.Host{Name: "skewed", LastHeartbeat: at.Add(3 * time.Minute), Interval: 10, Heartbeat: `{"n":3}`}, 0},
+	} {
+		if err := s.PutHeartbeat(ctx, c.h); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.GetHost(ctx, "skewed")
+		if err != nil || h.ClockSkew != c.want {
+			t.Errorf("after a heartbeat at %s with skew %v: skew %v (%v); want %v", c.h.LastHeartbeat.Format(time.TimeOnly),
+				c.h.ClockSkew, h.ClockSkew, err, c.want)
+		}
+		if c.want == 300.25 && h.Heartbeat != `{"host":"skewed","n":1}` {
+			t.Errorf("heartbeat read back as %s", h.Heartbeat)
+		}
+	}
+	all, _ := s.ListHosts(ctx)
+	for _, h := range all {
+		if h.Name == "skewed" && (h.ClockSkew != 0 || h.Heartbeat != `{"n":3}`) {
+			t.Errorf("listed: %+v", h)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package instances
 
 import (
 	"context"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/pagination"
@@ -12,21 +13,38 @@ type ListOptsBuilder interface {
 	ToInstanceListQuery() (string, error)
 }
 
-// ListOpts filters a listing.
+// ListOpts filters, sorts and pages a listing.
 type ListOpts struct {
 	ProjectID   string `q:"project_id"`
 	AllProjects bool   `q:"all_projects"`
-	Host        string `q:"host"`
+	Host        string `q:"host"` // administrators
 	State       string `q:"state"`
-	Limit       int    `q:"limit"`
-	Marker      string `q:"marker"`
+	// Name keeps instances whose name holds it, whatever the case.
+	Name   string `q:"name"`
+	Flavor string `q:"flavor"`
+	// ChangesSince keeps instances changed at or after it (deleted ones
+	// too, unless Deleted is "false").
+	ChangesSince time.Time `q:"-"`
+	// Deleted is "true" for deleted instances only, "false" (the API's
+	// default) to hide them.
+	Deleted string `q:"deleted"`
+	// Sort is key[:asc|desc][,key...]: name, created_at, updated_at, state,
+	// flavor_name, host (administrators) or a metric by its latest value.
+	Sort   string `q:"sort"`
+	Limit  int    `q:"limit"`
+	Marker string `q:"marker"`
 }
 
-// ToInstanceListQuery formats the options as a query string.
+// ToInstanceListQuery formats the options as a query string, times in UTC.
 func (o ListOpts) ToInstanceListQuery() (string, error) {
 	q, err := gophercloud.BuildQueryString(o)
 	if err != nil {
 		return "", err
+	}
+	if !o.ChangesSince.IsZero() {
+		v := q.Query()
+		v.Set("changes-since", o.ChangesSince.UTC().Format(time.RFC3339))
+		q.RawQuery = v.Encode()
 	}
 	return q.String(), nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
-	"opendev.org/openstack/vmmon/vmmon/client/v1/hosts"
 	"opendev.org/openstack/vmmon/vmmon/client/v1/instances"
 	"opendev.org/openstack/vmmon/vmmon/client/v1/measures"
 )
@@ -24,8 +23,6 @@ const (
 	getBody = `{"agent":{"host":"cmp9","status":"unknown"},"data_stale":true,"instance":{"id":"cccccccc-0000-4000-8000-000000000004","project_id":"p-a","user_id":"","name":"c","host":"cmp9","node":"","state":"active","power_state":"","task_state":"","flavor_name":"","flavor_vcpus":0,"flavor_memory_mb":0,"flavor_disk_gb":0,"image_id":"","ips":null,"created_at":null,"launched_at":null,"deleted_at":null,"updated_at":"2026-11-28T12:00:00Z","deleted":false,"source":"nova"},"latest":[]}
 `
 	measuresBody = `{"measures":{"aggregation":"max","end":"2026-11-28T12:00:00Z","granularity":3600,"metric":"disk.read.bytes.rate","series":[{"device":"vd a&b+c","unit":"B/s","points":[{"timestamp":"2026-11-28T11:00:00Z","value":1.5}]}],"start":"2026-11-28T10:00:00Z"}}
-`
-	hostsBody = `{"hosts":[{"heartbeat_age_s":5,"interval_s":10,"last_heartbeat":"2026-11-28T11:59:55Z","last_seq":7,"name":"cmp1","seq_gaps":1,"status":"up","stream":"s1"}]}
 `
 )
 
@@ -110,10 +107,12 @@ func TestMeasuresEscapesQuery(t *testing.T) {
 	}
 }
 
-func TestHostsDecode(t *testing.T) {
-	c, _ := fixture(t, "/v1/hosts", hostsBody)
-	hs, err := hosts.List(context.Background(), c).Extract()
-	if err != nil || len(hs) != 1 || hs[0].Name != "cmp1" || hs[0].LastSeq != 7 || hs[0].SeqGaps != 1 || hs[0].HeartbeatAge != 5 {
-		t.Errorf("hosts: %+v, %v", hs, err)
+func TestListSortsAndFilters(t *testing.T) {
+	q, err := instances.ListOpts{Sort: "cpu_util:desc,name", Name: "web", Flavor: "m1.small", Deleted: "false",
+		ChangesSince: time.Date(2026, 11, 28, 15, 30, 0, 0, time.FixedZone("east", 5*3600+1800))}.ToInstanceListQuery()
+	want := url.Values{"sort": {"cpu_util:desc,name"}, "name": {"web"}, "flavor": {"m1.small"}, "deleted": {"false"},
+		"changes-since": {"2026-11-28T10:00:00Z"}}
+	if got, perr := url.ParseQuery(q[1:]); err != nil || perr != nil || got.Encode() != want.Encode() {
+		t.Errorf("query %q, %v", q, err)
 	}
 }

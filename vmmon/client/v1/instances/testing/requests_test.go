@@ -86,7 +86,11 @@ func TestGetMeasuresHosts(t *testing.T) {
 	if !gophercloud.ResponseCodeIs(err, 400) {
 		t.Errorf("bad granularity: %v", err)
 	}
-	hs, err := hosts.List(ctx, c).Extract()
+	pages, err := hosts.List(c, nil).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := hosts.ExtractHosts(pages)
 	if err != nil || len(hs) != 1 || hs[0].Status != "up" {
 		t.Errorf("hosts: %+v, %v", hs, err)
 	}

@@ -1,0 +1,265 @@
+package hypervisor
+
+/*
+#cgo pkg-config: libvirt
+#include <stdlib.h>
+#include <string.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+static int vmmonAllDomainStats(virConnectPtr c, unsigned int stats, unsigned int flags,
+                               virDomainStatsRecordPtr **out, virErrorPtr err) {
+	int n = virConnectGetAllDomainStats(c, stats, out, flags);
+	if (n < 0) {
+		memset(err, 0, sizeof(*err));
+		virCopyLastError(err);
+	}
+	return n;
+}
+
+// vmmonDomainIdent writes the domain's UUID into uuid (VIR_UUID_BUFLEN raw
+// bytes; the agent formats it) and returns its name, or NULL.
+static const char *vmmonDomainIdent(virDomainPtr d, unsigned char *uuid) {
+	if (virDomainGetUUID(d, uuid) < 0) {
+		return NULL;
+	}
+	return virDomainGetName(d);
+}
+
+static void vmmonCopyError(virErrorPtr err) {
+	memset(err, 0, sizeof(*err));
+	virCopyLastError(err);
+	virResetLastError();
+}
+
+// vmmonDomainRead reads one domain with the per-domain calls, in one call
+// from Go: its info and, when it runs, its vCPUs' times (into *vcpus, which
+// the caller frees), and each disk's and NIC's counters (devs holds their
+// NUL-terminated names one after the other), recording each call's error.
+static int vmmonDomainRead(virConnectPtr c, const char *uuid, virDomainInfoPtr info, virErrorPtr err,
+                           int wantVcpus, virVcpuInfoPtr *vcpus, int *nvcpus,
+                           const char *devs, int ndisks, int nnics,
+                           virDomainBlockStatsStruct *bstats, virDomainInterfaceStatsStruct *istats,
+                           virErrorPtr deverrs) {
+	virDomainPtr d = virDomainLookupByUUIDString(c, uuid);
+	if (d == NULL) {
+		vmmonCopyError(err);
+		return -1;
+	}
+	if (virDomainGetInfo(d, info) < 0) {
+		vmmonCopyError(err);
+		virDomainFree(d);
+		return -1;
+	}
+	*nvcpus = 0;
+	if (info->state != VIR_DOMAIN_RUNNING && info->state != VIR_DOMAIN_PAUSED && info->state != VIR_DOMAIN_BLOCKED) {
+		virDomainFree(d);
+		return 0;
+	}
+	if (wantVcpus && info->nrVirtCpu > 0) {
+		*vcpus = calloc(info->nrVirtCpu, sizeof(virVcpuInfo));
+		if (*vcpus != NULL) {
+			*nvcpus = virDomainGetVcpus(d, *vcpus, info->nrVirtCpu, NULL, 0);
+			if (*nvcpus < 0) {
+				virResetLastError();
+				*nvcpus = 0;
+			}
+		}
+	}
+	for (int i = 0; i < ndisks + nnics; i++) {
+		int rc = i < ndisks ? virDomainBlockStats(d, devs, &bstats[i], sizeof(bstats[i]))
+		                    : virDomainInterfaceStats(d, devs, &istats[i - ndisks], sizeof(istats[i - ndisks]));
+		if (rc < 0) {
+			vmmonCopyError(&deverrs[i]);
+		}
+		devs += strlen(devs) + 1;
+	}
+	virDomainFree(d);
+	return 0;
+}
+*/
+import "C"
+
+import (
+	"bytes"
+	"unsafe"
+
+	"libvirt.org/go/libvirt"
+)
+
+// rawConn is the C connection beside the binding's: the binding's
+// GetAllDomainStats looks each of a hundred-odd known names up in every
+// domain's parameters with a C call apiece, where one pass over them in Go
+// reads what libvirt returned.
+type rawConn struct {
+	ptr C.virConnectPtr
+}
+
+func newRawConn(c *libvirt.Connect) (*rawConn, error) {
+	p, err := c.RawPtr() // a reference of our own, closed by close
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{ptr: C.virConnectPtr(unsafe.Pointer(p))}, nil
+}
+
+func (r *rawConn) close() {
+	if r != nil && r.ptr != nil {
+		C.virConnectClose(r.ptr)
+		r.ptr = nil
+	}
+}
+
+func lastError(e *C.virError) error {
+	err := libvirt.Error{
+		Code: libvirt.ErrorNumber(e.code), Domain: libvirt.ErrorDomain(e.domain),
+		Message: C.GoString(e.message), Level: libvirt.ErrorLevel(e.level),
+	}
+	C.virResetError(e)
+	return err
+}
+
+// allDomainStats reads the groups of every domain in one call and converts
+// each domain's parameters with conv.
+func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomainStatsFlags, conv *converter) ([]Stats, error) {
+	var (
+		records *C.virDomainStatsRecordPtr
+		cerr    C.virError
+	)
+	n := C.vmmonAllDomainStats(r.ptr, C.uint(toLibvirtGroups(groups)), C.uint(flags), &records, &cerr)
+	if n < 0 {
+		return nil, lastError(&cerr)
+	}
+	defer C.virDomainStatsRecordListFree(records)
+	out := make([]Stats, 0, int(n))
+	var uuid [C.VIR_UUID_BUFLEN]C.uchar
+	for _, rec := range unsafe.Slice(records, int(n)) {
+		name := C.vmmonDomainIdent(rec.dom, &uuid[0])
+		if name == nil {
+			continue
+		}
+		params := conv.params[:0]
+		cparams := unsafe.Slice(rec.params, int(rec.nparams))
+		for i := range cparams {
+			params = append(params, readParam(&cparams[i], conv))
+		}
+		conv.params = params
+		s := conv.convert(params)
+		s.UUID = formatUUID(unsafe.Slice((*byte)(unsafe.Pointer(&uuid[0])), len(uuid)))
+		s.Name = C.GoString(name)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// readParam reads one typed parameter; its name is interned by conv, so that
+// the same names read every cycle are not allocated again.
+func readParam(p *C.virTypedParameter, conv *converter) param {
+	field := unsafe.Slice((*byte)(unsafe.Pointer(&p.field[0])), len(p.field))
+	if i := bytes.IndexByte(field, 0); i >= 0 {
+		field = field[:i]
+	}
+	out := param{paramName: conv.lookup(field)}
+	v := unsafe.Pointer(&p.value[0])
+	switch p._type {
+	case C.VIR_TYPED_PARAM_INT:
+		if i := *(*C.int)(v); i >= 0 {
+			out.num, out.isNum = uint64(i), true
+		}
+	case C.VIR_TYPED_PARAM_UINT:
+		out.num, out.isNum = uint64(*(*C.uint)(v)), true
+	case C.VIR_TYPED_PARAM_LLONG:
+		if l := *(*C.longlong)(v); l >= 0 {
+			out.num, out.isNum = uint64(l), true
+		}
+	case C.VIR_TYPED_PARAM_ULLONG:
+		out.num, out.isNum = uint64(*(*C.ulonglong)(v)), true
+	case C.VIR_TYPED_PARAM_STRING:
+		if out.keep { // device names; not paths and the like
+
+			out.str, out.isStr = C.GoString(*(**C.char)(v)), true
+		}
+	}
+	return out
+}
+
+// formatUUID writes a UUID's 16 bytes as libvirt does (8-4-4-4-12 hex).
+func formatUUID(b []byte) string {
+	var out [36]byte
+	j := 0
+	for i, c := range b[:16] {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(out[:])
+}
+
+const hexDigits = "0123456789abcdef"
+
+// domainReading is what one domain's per-domain calls returned.
+type domainReading struct {
+	state, vcpus            int
+	cpuTime, memory, maxMem uint64
+	vcpuNums                []int
+	vcpuTimes               []uint64
+	block                   [][4]int64 // rd.reqs, rd.bytes, wr.reqs, wr.bytes; -1 for none
+	iface                   [][8]int64 // rx bytes, pkts, errs, drop, then tx
+	devErrs                 []error    // disks, then NICs; nil where the call succeeded
+}
+
+// readDomain makes the per-domain calls for uuid in one call into C.
+func (r *rawConn) readDomain(uuid string, vcpus bool, disks, nics []string) (*domainReading, error) {
+	var info C.virDomainInfo
+	block := make([]C.virDomainBlockStatsStruct, len(disks)+1)
+	iface := make([]C.virDomainInterfaceStatsStruct, len(nics)+1)
+	// Go memory handed to C holds no Go pointers: the UUID and the device
+	// names, NUL-terminated, one after the other.
+	cuuid := append([]byte(uuid), 0)
+	var devs []byte
+	for _, d := range append(append([]string(nil), disks...), nics...) {
+		devs = append(append(devs, d...), 0)
+	}
+	devs = append(devs, 0)
+	deverrs := make([]C.virError, len(disks)+len(nics)+1)
+	var (
+		cerr      C.virError
+		cvcpus    C.virVcpuInfoPtr
+		nvcpus    C.int
+		wantVcpus C.int
+	)
+	if vcpus {
+		wantVcpus = 1
+	}
+	rc := C.vmmonDomainRead(r.ptr, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
+		(*C.char)(unsafe.Pointer(&devs[0])), C.int(len(disks)), C.int(len(nics)), &block[0], &iface[0], &deverrs[0])
+	out := &domainReading{state: int(info.state), vcpus: int(info.nrVirtCpu), cpuTime: uint64(info.cpuTime),
+		memory: uint64(info.memory), maxMem: uint64(info.maxMem)}
+	if cvcpus != nil {
+		for _, v := range unsafe.Slice(cvcpus, int(nvcpus)) {
+			out.vcpuNums = append(out.vcpuNums, int(v.number))
+			out.vcpuTimes = append(out.vcpuTimes, uint64(v.cpuTime))
+		}
+		C.free(unsafe.Pointer(cvcpus))
+	}
+	if rc < 0 {
+		return nil, lastError(&cerr)
+	}
+	out.devErrs = make([]error, len(disks)+len(nics))
+	for i := range out.devErrs {
+		if deverrs[i].code != 0 {
+			out.devErrs[i] = lastError(&deverrs[i])
+		}
+	}
+	for _, b := range block[:len(disks)] {
+		out.block = append(out.block, [4]int64{int64(b.rd_req), int64(b.rd_bytes), int64(b.wr_req), int64(b.wr_bytes)})
+	}
+	for _, n := range iface[:len(nics)] {
+		out.iface = append(out.iface, [8]int64{int64(n.rx_bytes), int64(n.rx_packets), int64(n.rx_errs), int64(n.rx_drop),
+			int64(n.tx_bytes), int64(n.tx_packets), int64(n.tx_errs), int64(n.tx_drop)})
+	}
+	return out, nil
+}

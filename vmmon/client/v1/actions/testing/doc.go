@@ -1,0 +1,2 @@
+// Package testing tests the actions client against canned bodies.
+package testing

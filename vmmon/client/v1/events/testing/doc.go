@@ -1,0 +1,2 @@
+// Package testing tests the events client against canned bodies.
+package testing

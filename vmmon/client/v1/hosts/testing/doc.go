@@ -1,0 +1,2 @@
+// Package testing tests the hosts client against canned bodies.
+package testing

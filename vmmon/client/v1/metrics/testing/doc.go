@@ -1,0 +1,2 @@
+// Package testing tests the metrics client against canned bodies.
+package testing

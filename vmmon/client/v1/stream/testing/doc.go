@@ -1,0 +1,2 @@
+// Package testing tests the live stream client against canned streams.
+package testing

@@ -1,0 +1,2 @@
+// Package testing tests version discovery against canned bodies.
+package testing
