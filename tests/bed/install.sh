@@ -57,8 +57,9 @@ install_build_deps() {
 }
 
 # What only the benchmarks need: Debian's Ceilometer compute agent, the anchor
-# vmmon-agent is measured against (tests/bench/agent_vs_ceilometer.sh). Neither
-# "all" nor make test installs it. Its services are not started (policy-rc.d).
+# vmmon-agent is measured against (BenchmarkAgentProcess, run by make bench,
+# which calls this step). Neither "all" nor make test installs it; apt_install
+# starts none of its services.
 install_bench_deps() {
 	apt_install ceilometer-agent-compute python3-libvirt
 }

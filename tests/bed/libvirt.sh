@@ -105,10 +105,11 @@ guest_stop() {
 	virsh -c "$URI" destroy "$NAME" >/dev/null 2>&1 || true
 }
 
-# testxml N writes a test-driver node of N domains (every tenth shut off), each
-# with Nova metadata, and records its URI as VMMON_LIBVIRT_TEST_URI_<N>.
+# testxml N writes a test-driver node of N domains (every tenth shut off, every
+# fifth from the second of 4 vCPUs, the others of one), each with Nova
+# metadata, and records its URI as VMMON_LIBVIRT_TEST_URI_<N>.
 testxml() {
-	local n=${1:-200} f="$DIR/test-$1.xml" i uuid state
+	local n=${1:-200} f="$DIR/test-$1.xml" i uuid state vcpus flavor
 	mkdir -p "$DIR"
 	{
 		echo "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
@@ -116,15 +117,17 @@ testxml() {
 			uuid=$(printf '7e57d000-0000-4000-8000-%012d' "$i")
 			state=""
 			[ $((i % 10)) -eq 0 ] && state="<test:runstate>5</test:runstate>"
+			vcpus=1 flavor=m1.tiny
+			[ $((i % 5)) -eq 2 ] && vcpus=4 flavor=m1.quad
 			cat <<-DOM
 				<domain type='test'>
 				  <name>test-vm-$i</name><uuid>$uuid</uuid>
 				  <metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
 				    <nova:name>test-vm-$i</nova:name>
-				    <nova:flavor name="m1.tiny"><nova:memory>512</nova:memory><nova:disk>1</nova:disk><nova:swap>0</nova:swap><nova:ephemeral>0</nova:ephemeral><nova:vcpus>1</nova:vcpus></nova:flavor>
+				    <nova:flavor name="$flavor"><nova:memory>512</nova:memory><nova:disk>1</nova:disk><nova:swap>0</nova:swap><nova:ephemeral>0</nova:ephemeral><nova:vcpus>$vcpus</nova:vcpus></nova:flavor>
 				    <nova:owner><nova:user uuid="1f2e3d4c5b6a79888796a5b4c3d2e1f0">demo-member</nova:user><nova:project uuid="0f1e2d3c4b5a69788796a5b4c3d2e1f$((i % 2))">demo</nova:project></nova:owner>
 				  </nova:instance></metadata>
-				  <memory>524288</memory><currentMemory>524288</currentMemory><vcpu>1</vcpu>
+				  <memory>524288</memory><currentMemory>524288</currentMemory><vcpu>$vcpus</vcpu>
 				  <os><type arch='i686'>hvm</type></os>
 				  <devices>
 				    <disk type='file'><source file='/guest/vm-$i.img'/><target dev='vda'/></disk>

@@ -100,7 +100,10 @@ func testDriverURI(b testing.TB, n int) string {
 //
 // VMMON_BENCH_SIZES (default "1,50,200,1000,qemu"), VMMON_BENCH_INTERVAL
 // (seconds, default 10), VMMON_BENCH_CYCLES (default 12) and
-// VMMON_BENCH_CEILOMETER=0 (vmmon-agent alone) narrow a run.
+// VMMON_BENCH_CEILOMETER=0 (vmmon-agent alone) narrow a run;
+// VMMON_BENCH_AGENT=<a vmmon-agent binary> measures that build, and
+// VMMON_BENCH_COMPARE=<another one> runs it alongside, to weigh a change
+// under the same load.
 func BenchmarkAgentProcess(b *testing.B) {
 	env := bedenv.Load(b)
 	url := env.Get(b, "VMMON_TRANSPORT_URL")
@@ -114,7 +117,10 @@ func BenchmarkAgentProcess(b *testing.B) {
 			}
 		}
 	}
-	bin := buildCmd(b, "vmmon-agent/cmd/vmmon-agent")
+	bin := os.Getenv("VMMON_BENCH_AGENT")
+	if bin == "" {
+		bin = buildCmd(b, "vmmon-agent/cmd/vmmon-agent")
+	}
 	sizes := os.Getenv("VMMON_BENCH_SIZES")
 	if sizes == "" {
 		sizes = "1,50,200,1000,qemu"
@@ -134,8 +140,11 @@ func BenchmarkAgentProcess(b *testing.B) {
 			r := &benchRow{b: b, env: env, url: url, uri: uri, interval: interval, dir: b.TempDir(),
 				tag: fmt.Sprintf("vmmon-bench-%d", time.Now().UnixNano())}
 			defer r.stop()
-			vm := r.startVmmon(bin)
+			vm := r.startVmmon("vmmon", bin)
 			procs := []*benchProc{vm}
+			if other := os.Getenv("VMMON_BENCH_COMPARE"); other != "" {
+				procs = append(procs, r.startVmmon("vmmon-compared", other))
+			}
 			if withCeilometer {
 				procs = append(procs, r.startCeilometer("stock", stockMeters()), r.startCeilometer("all", []string{"*"}))
 			}
@@ -202,8 +211,7 @@ type benchProc struct {
 	name        string
 	cmd         *exec.Cmd
 	seen        *benchSeen
-	cpu0        int64 // clock ticks
-	t0          time.Time
+	cpu0        int64   // clock ticks
 	cpuPerCycle float64 // ms
 	peakRSS     float64 // MiB
 	b           *testing.B
@@ -299,17 +307,17 @@ func (r *benchRow) consume(q string, ex string, keys []string, seen *benchSeen) 
 	})
 }
 
-func (r *benchRow) startVmmon(bin string) *benchProc {
-	host, ex := "bench-"+r.tag, r.tag+"-vmmon"
+func (r *benchRow) startVmmon(name, bin string) *benchProc {
+	host, ex := "bench-"+r.tag+"-"+name, r.tag+"-"+name
 	seen := &benchSeen{kind: "vmmon"}
-	r.consume(r.tag+"-vmmon-q", ex, []string{"samples." + host, "heartbeat." + host, "events." + host}, seen)
-	cfg := filepath.Join(r.dir, "vmmon-agent.conf")
+	r.consume(ex+"-q", ex, []string{"samples." + host, "heartbeat." + host, "events." + host}, seen)
+	cfg := filepath.Join(r.dir, name+".conf")
 	body := fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[agent]\nlibvirt_uri = %s\nhost = %s\ninterval = %d\nspool_dir = %s\n",
-		r.url, ex, r.uri, host, int(r.interval.Seconds()), filepath.Join(r.dir, "spool"))
+		r.url, ex, r.uri, host, int(r.interval.Seconds()), filepath.Join(r.dir, name+"-spool"))
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		r.b.Fatal(err)
 	}
-	return r.start("vmmon", exec.Command(bin, "--config-file", cfg), seen)
+	return r.start(name, exec.Command(bin, "--config-file", cfg), seen)
 }
 
 // startCeilometer runs ceilometer-polling with meters, publishing to an
@@ -384,7 +392,7 @@ func (p *benchProc) ticks() int64 {
 }
 
 func (p *benchProc) begin() {
-	p.cpu0, p.t0 = p.ticks(), time.Now()
+	p.cpu0 = p.ticks()
 	p.seen.mark()
 }
 

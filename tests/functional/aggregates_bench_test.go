@@ -90,9 +90,9 @@ func seedFleet(b *testing.B, s *cassandra.Store) time.Time {
 // BenchmarkCassandraAggregates measures fleet views over 10,000 instances
 // (50 projects, 100 hosts) in Cassandra: top-10 instances by latest
 // cpu_util across all projects and within the project of 1,000, and one
-// host's sum of cpu_util over 24 h at 1 min, from the driver and from the
-// vmmon-api binary (noauth, its own process) over HTTP. Metrics: p50-ms and
-// p99-ms.
+// host's sum of cpu_util over 24 h at 1 min, from the driver (with and,
+// for latest values, without its cache of folds) and from the vmmon-api
+// binary (noauth, its own process) over HTTP. Metrics: p50-ms and p99-ms.
 //
 //	make bed && go test -tags functional -run '^$' -bench CassandraAggregates -benchtime 300x ./tests/functional/
 func BenchmarkCassandraAggregates(b *testing.B) {
@@ -124,21 +124,37 @@ func BenchmarkCassandraAggregates(b *testing.B) {
 				return len(as) == 1 && len(as[0].Points) == 1440 && as[0].Series == 100
 			}},
 	}
+	// The same keyspace without the cache of latest values' folds.
+	cfg := cassandraConfig(b, s.Keyspace())
+	cfg.LatestCache = -1
+	uncached, err := cassandra.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer uncached.Close()
 	for _, c := range cases {
-		b.Run(c.name+"/driver", func(b *testing.B) {
-			lat := make([]time.Duration, 0, b.N)
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				as, err := s.Aggregates(ctx, c.q)
-				lat = append(lat, time.Since(t0))
-				if err != nil || !c.check(as) {
-					b.Fatalf("%v: %d groups %+v", err, len(as), as[:min(len(as), 2)])
-				}
+		for _, d := range []struct {
+			name  string
+			store *cassandra.Store
+		}{{"driver", s}, {"driver-uncached", uncached}} {
+			if d.name == "driver-uncached" && !c.q.Latest() {
+				continue
 			}
-			p50, p99 := percentiles(lat)
-			b.ReportMetric(p50, "p50-ms")
-			b.ReportMetric(p99, "p99-ms")
-		})
+			b.Run(c.name+"/"+d.name, func(b *testing.B) {
+				lat := make([]time.Duration, 0, b.N)
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					as, err := d.store.Aggregates(ctx, c.q)
+					lat = append(lat, time.Since(t0))
+					if err != nil || !c.check(as) {
+						b.Fatalf("%v: %d groups %+v", err, len(as), as[:min(len(as), 2)])
+					}
+				}
+				p50, p99 := percentiles(lat)
+				b.ReportMetric(p50, "p50-ms")
+				b.ReportMetric(p99, "p99-ms")
+			})
+		}
 		b.Run(c.name+"/api", func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			for i := 0; i < b.N; i++ {

@@ -206,7 +206,7 @@ func (l *libvirtConn) DomainStats(uuid string, groups Groups, disks, nics []stri
 			// What virDomainBlockStats gives, as the libvirt binding read it.
 			s.Names[BlockKeys.Key(i, FieldName)] = dev
 			for f, field := range [...]int{BlockRdReqs, BlockRdBytes, BlockWrReqs, BlockWrBytes} {
-				putSigned(s.Values, BlockKeys.Key(i, field), true, r.block[i][f])
+				putCounter(s.Values, BlockKeys.Key(i, field), r.block[i][f])
 			}
 		}
 		s.Values["block.count"] = uint64(len(disks))
@@ -220,7 +220,7 @@ func (l *libvirtConn) DomainStats(uuid string, groups Groups, disks, nics []stri
 			}
 			s.Names[NetKeys.Key(i, FieldName)] = dev
 			for f, v := range r.iface[i] {
-				putSigned(s.Values, NetKeys.Key(i, NetRxBytes+f), true, v)
+				putCounter(s.Values, NetKeys.Key(i, NetRxBytes+f), v)
 			}
 		}
 		s.Values["net.count"] = uint64(len(nics))
@@ -254,8 +254,9 @@ func unsupported(err error) bool {
 	return errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT
 }
 
-func putSigned(m map[string]uint64, key string, set bool, v int64) {
-	if set && v >= 0 {
+// putCounter records a counter; libvirt gives -1 for one it does not have.
+func putCounter(m map[string]uint64, key string, v int64) {
+	if v >= 0 {
 		m[key] = uint64(v)
 	}
 }

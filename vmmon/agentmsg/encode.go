@@ -118,19 +118,19 @@ func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance) ([]byte, e
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = w.Text(dst, `{"name":`)
+			dst = keyName.put(dst, w)
 			dst = w.String(dst, m.Name)
 			if m.Device != "" {
-				dst = w.Text(dst, `,"device":`)
+				dst = keyDevice.put(dst, w)
 				dst = w.String(dst, m.Device)
 			}
-			dst = w.Text(dst, `,"value":`)
+			dst = keyValue.put(dst, w)
 			if dst, err = appendFloat(dst, m.Value); err != nil {
 				return dst, err
 			}
-			dst = w.Text(dst, `,"unit":`)
+			dst = keyUnit.put(dst, w)
 			dst = w.String(dst, m.Unit)
-			dst = w.Text(dst, `,"kind":`)
+			dst = keyKind.put(dst, w)
 			dst = w.String(dst, m.Kind)
 			dst = append(dst, '}')
 		}
@@ -145,6 +145,27 @@ func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance) ([]byte, e
 	}
 	return append(dst, '}'), nil
 }
+
+// text is JSON text written plain and quoted, both made once: a metric's
+// keys are written some 5,000 times a batch.
+type text [2]string
+
+func newText(s string) text { return text{s, string(messaging.JSONWriter{Quoted: true}.Text(nil, s))} }
+
+func (t *text) put(dst []byte, w messaging.JSONWriter) []byte {
+	if w.Quoted {
+		return append(dst, t[1]...)
+	}
+	return append(dst, t[0]...)
+}
+
+var (
+	keyName   = newText(`{"name":`)
+	keyDevice = newText(`,"device":`)
+	keyValue  = newText(`,"value":`)
+	keyUnit   = newText(`,"unit":`)
+	keyKind   = newText(`,"kind":`)
+)
 
 func appendNova(dst []byte, w messaging.JSONWriter, n *Nova) []byte {
 	if n == nil {

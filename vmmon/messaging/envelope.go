@@ -151,8 +151,8 @@ func Encode(m *Message) ([]byte, error) {
 // nothing is validated, compacted, copied or escaped again. The zero Encoder
 // is ready; it is not safe for concurrent use.
 type Encoder struct {
-	inner []byte // for messages whose payload is m.Payload
-	size  int    // of the last message: the next one's first guess
+	inner []byte         // for messages whose payload is m.Payload
+	sizes map[string]int // of the last message of each event type: the next one's first guess
 }
 
 // A JSONWriter writes JSON as encoding/json does (HTML characters, U+2028
@@ -224,8 +224,12 @@ func (e *Encoder) Encode(m *Message, payload PayloadWriter) ([]byte, error) {
 		return nil, errors.New("messaging: a message needs an event_type")
 	}
 	const head, tail = `{"oslo.version":"2.0","oslo.message":"`, `"}`
+	if e.sizes == nil {
+		e.sizes = map[string]int{}
+	}
+	size := e.sizes[m.EventType]
 	var (
-		out = make([]byte, 0, max(e.size+e.size/8, 512))
+		out = make([]byte, 0, max(size+size/8, 512))
 		err error
 	)
 	out = append(out, head...)
@@ -245,7 +249,7 @@ func (e *Encoder) Encode(m *Message, payload PayloadWriter) ([]byte, error) {
 		return nil, fmt.Errorf("messaging: encoding %s: %w", m.EventType, err)
 	}
 	out = append(out, tail...)
-	e.size = len(out)
+	e.sizes[m.EventType] = len(out)
 	return out, nil
 }
 

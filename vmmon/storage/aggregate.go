@@ -444,7 +444,7 @@ func (q *AggregateQuery) PageInstances(all []Aggregate, load func(ids []string) 
 		if insts, keep, err = q.instanceFilter(ids(all), load); err != nil {
 			return nil, err
 		}
-		kept := all[:0]
+		kept := make([]Aggregate, 0, len(all))
 		for _, a := range all {
 			if keep(a.InstanceID) {
 				kept = append(kept, a)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,7 +42,9 @@ func (s *Store) Aggregates(ctx context.Context, q storage.AggregateQuery) ([]sto
 		func(ctx context.Context) (err error) {
 			switch {
 			case q.Latest():
-				all, err = s.latestAggregates(ctx, q)
+				var folded []storage.Aggregate
+				folded, err = s.latest.get(ctx, q, s.now(), func(ctx context.Context) ([]storage.Aggregate, error) { return s.latestAggregates(ctx, q) })
+				all = slices.Clone(folded) // the cache's fold is shared: this request's copy is its own
 			case ownSeries(q):
 				all, err = s.groupSeriesAggregates(ctx, q, base)
 			default:

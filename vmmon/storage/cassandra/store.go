@@ -41,6 +41,9 @@ type Config struct {
 	Password    string
 	Timeout     time.Duration
 	Retention   storage.Retention
+	// LatestCache is how long a fold of latest values is reused (default
+	// DefaultLatestCache; negative: never).
+	LatestCache time.Duration
 }
 
 // Store is the Cassandra driver.
@@ -56,6 +59,8 @@ type Store struct {
 	marked map[bucketKey]time.Time // open buckets already marked pending, by series and bucket
 	pruned time.Time               // when marked was last cleared of closed buckets
 	units  map[string]string       // metrics' units as last written to metric_units
+
+	latest *latestCache // folds of latest values, by query
 }
 
 // Open connects to the cluster. Call Sync (vmmon-manage db sync) to create the
@@ -129,7 +134,12 @@ func newStore(cfg Config, session *gocql.Session) *Store {
 	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
-	return &Store{cfg: cfg, session: session, now: time.Now, owner: owner, marked: map[bucketKey]time.Time{}, units: map[string]string{}}
+	ttl := cfg.LatestCache
+	if ttl == 0 {
+		ttl = DefaultLatestCache
+	}
+	return &Store{cfg: cfg, session: session, now: time.Now, owner: owner, marked: map[bucketKey]time.Time{}, units: map[string]string{},
+		latest: newLatestCache(ttl)}
 }
 
 // Close closes the session, unless the caller owns it (OpenWithSession).
