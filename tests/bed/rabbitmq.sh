@@ -2,6 +2,9 @@
 # Starts (or stops) RabbitMQ from Debian's rabbitmq-server on 127.0.0.1:5672,
 # user guest/guest, for the tests.
 #   tests/bed/rabbitmq.sh start|stop|status
+# A test that needs a broker of its own (to restart it) runs a second node:
+# VMMON_RABBIT_PORT=<port> RABBITMQ_NODENAME=<name>@localhost
+# VMMON_RABBIT_PRIVATE=1 (the bed's environment file is left alone).
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -26,6 +29,7 @@ start() {
 		printf 'rabbitmq-ready %d ms\n' "$(($(now_ms) - t0))" >>"$VMMON_BED/timings"
 		log "rabbitmq ready after $(($(now_ms) - t0)) ms"
 	fi
+	[ -n "${VMMON_RABBIT_PRIVATE:-}" ] && return 0
 	env_set VMMON_TRANSPORT_URL "rabbit://guest:guest@127.0.0.1:$PORT/"
 	env_set RABBITMQ_NODENAME "$RABBITMQ_NODENAME"
 }

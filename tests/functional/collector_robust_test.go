@@ -30,8 +30,14 @@ type streamRig struct {
 
 func startStream(t *testing.T, url string, interval time.Duration) *streamRig {
 	t.Helper()
+	return startStreamWith(t, url, rabbitOptions(t, url), interval)
+}
+
+// startStreamWith is startStream with the broker options given for url (the
+// tap queue is declared with them).
+func startStreamWith(t *testing.T, url string, opts messaging.Options, interval time.Duration) *streamRig {
+	t.Helper()
 	env := bedenv.Load(t)
-	opts := rabbitOptions(t, url)
 	ex := uniqueName(t) + "-vmmon"
 	tap := uniqueName(t) + "-tap"
 	cleanup(t, url, []string{ex}, []string{tap})

@@ -238,6 +238,9 @@ func DeclareParking(ctx context.Context, opts Options, exchange, queue string, m
 		return fmt.Errorf("while declaring parking exchange %q: %w", exchange, err)
 	}
 	args := amqp.Table{"x-max-length": int64(maxMessages)}
+	if opts.Quorum {
+		args["x-queue-type"] = "quorum"
+	}
 	if _, err := ch.QueueDeclare(queue, durable, false, false, false, args); err != nil {
 		return fmt.Errorf("while declaring parking queue %q: %w", queue, err)
 	}
