@@ -8,7 +8,7 @@ export GOFLAGS
 
 CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
 
-.PHONY: all build run test unit functional devstack-test python-test bed bed-down bench genconfig clean
+.PHONY: all build run test unit functional devstack-test python-test dashboard-test bed bed-down bench genconfig clean
 
 all: build
 
@@ -52,8 +52,19 @@ python-test: bed
 	$$venv/bin/python -m flake8 vmmon/client/python tests/python && \
 	PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q tests/python/unit tests/python/functional
 
+## dashboard-test: vmmon-dashboard (vmmon/dashboard), the Horizon plugin:
+## flake8, Django tests of its views and tables with a stubbed vmmon, and
+## Debian's Horizon in headless Chromium against the bed's Keystone and Nova
+## and a vmmon of its own (screenshots in /var/tmp/vmmon-bed/dashboard-shots).
+dashboard-test: bed
+	@venv=$$(tests/dashboard/setup.sh) && \
+	$$venv/bin/python -m flake8 vmmon/dashboard tests/dashboard && \
+	PYTHONPATH=tests/dashboard/unit PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning \
+		--ds=vmmon_dashboard_test_settings tests/dashboard/unit && \
+	PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning tests/dashboard/e2e
+
 ## test: everything, on a fresh machine of this kind, as root.
-test: bed unit devstack-test functional python-test
+test: bed unit devstack-test functional python-test dashboard-test
 
 ## bench: unit benchmarks, then those that need the bed (see doc/benchmarks.rst),
 ## with Debian's Ceilometer compute agent as vmmon-agent's anchor (not needed by make test).

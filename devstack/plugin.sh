@@ -34,3 +34,18 @@ if is_service_enabled vmmon-api vmmon-collector vmmon-agent; then
         cleanup_vmmon
     fi
 fi
+
+# The Horizon plugin, wherever Horizon runs.
+if is_service_enabled horizon; then
+    if [[ "$1" == "stack" && "$2" == "install" ]]; then
+        echo_summary "Installing vmmon-dashboard"
+        install_vmmon_dashboard
+    elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+        echo_summary "Configuring vmmon-dashboard"
+        configure_vmmon_dashboard
+    fi
+
+    if [[ "$1" == "clean" ]]; then
+        cleanup_vmmon_dashboard
+    fi
+fi

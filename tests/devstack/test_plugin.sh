@@ -29,7 +29,10 @@ ENABLE_DEBUG_LOG_LEVEL=True
 LIBVIRT_GROUP=libvirt
 SERVICE_TIMEOUT=60
 TEMPEST_CONFIG=$work/tempest.conf
-ENABLED=""
+# Horizon runs here too: the plugin installs vmmon-dashboard into it.
+ENABLED=" horizon"
+HORIZON_DIR=$work/horizon
+PYTHON=python_standin
 record() { echo "$*" >>"$calls"; }
 enable_service() { ENABLED="$ENABLED $*"; }
 disable_service() { record disable_service "$@"; }
@@ -46,6 +49,9 @@ run_process() { record run_process "$@"; }
 stop_process() { record stop_process "$@"; }
 wait_for_service() { record wait_for_service "$@"; }
 echo_summary() { :; }
+setup_develop() { record setup_develop "$@"; }
+restart_apache_server() { record restart_apache_server; }
+python_standin() { record python "$(pwd)" "$@"; }
 die() { record die "$@"; exit 1; }
 sudo() { record sudo "$@"; }
 hostname() { echo compute-1; }
@@ -66,6 +72,8 @@ check() { # check DESCRIPTION PATTERN
 
 source "$repo/devstack/settings"
 VMMON_DIR=$repo
+VMMON_CLIENT_DIR=$repo/vmmon/client/python
+VMMON_DASHBOARD_DIR=$repo/vmmon/dashboard
 VMMON_BIN_DIR=$work/bin
 VMMON_CONF_DIR=$work/etc
 VMMON_CONF=$VMMON_CONF_DIR/vmmon.conf
@@ -81,6 +89,9 @@ for phase in "stack pre-install" "stack install" "stack post-config" "stack extr
 	set -- $phase
 	# shellcheck source=/dev/null
 	source "$repo/devstack/plugin.sh"
+	if [ "$phase" = "stack install" ]; then
+		ls "$HORIZON_DIR/openstack_dashboard/local/enabled" >"$work/enabled-after-install" 2>&1
+	fi
 done
 
 if [[ " $ENABLED " == *" vmmon-api "* && " $ENABLED " == *" vmmon-agent "* ]]; then
@@ -116,6 +127,23 @@ check "api" "run_process vmmon-api $work/bin/vmmon-api --config-file $work/etc/v
 check "agent in the libvirt group" "run_process vmmon-agent $work/bin/vmmon-agent --config-file $work/etc/vmmon-agent.conf libvirt"
 check "waits for the API" "wait_for_service 60 http://10.0.0.5:8780/healthcheck"
 check "unstack" "stop_process vmmon-api"
+check "python-vmmonclient into Horizon's Python" "setup_develop $repo/vmmon/client/python"
+check "vmmon-dashboard into Horizon's Python" "setup_develop $repo/vmmon/dashboard"
+check "Horizon's static files collected" "python $work/horizon manage.py collectstatic --noinput"
+check "Horizon's static files compressed" "python $work/horizon manage.py compress --force"
+check "Horizon restarted" "restart_apache_server"
+for f in _1090_project_vmmon_monitoring_panel.py _2090_admin_vmmon_panel_group.py _2091_admin_vmmon_overview_panel.py; do
+	if grep -qx "$f" "$work/enabled-after-install"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); echo "FAIL: $f not copied into Horizon's local/enabled" >&2
+	fi
+done
+if ls "$HORIZON_DIR"/openstack_dashboard/local/enabled/*vmmon* >/dev/null 2>&1; then
+	failed=$((failed + 1)); echo "FAIL: clean left vmmon's enabled files in Horizon" >&2
+else
+	passed=$((passed + 1))
+fi
 if grep -q "^die" "$calls"; then failed=$((failed + 1)); echo "FAIL: the plugin died" >&2; else passed=$((passed + 1)); fi
 # db sync must come before the services start.
 if [ "$(grep -n 'db sync' "$calls" | cut -d: -f1)" -lt "$(grep -n 'run_process vmmon-api' "$calls" | cut -d: -f1)" ]; then

@@ -1,0 +1,1 @@
+from vmmon_dashboard.api import vmmon  # noqa: F401

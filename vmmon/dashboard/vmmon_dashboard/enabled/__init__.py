@@ -1,0 +1,2 @@
+"""Horizon's "enabled" files of vmmon-dashboard: copy the ``_*.py`` files
+into ``openstack_dashboard/local/enabled/``."""
