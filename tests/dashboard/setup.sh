@@ -15,7 +15,9 @@ SRC=$REPO/vmmon/dashboard
 
 VENV=$(VMMON_PYCLIENT_VENV=${VMMON_DASHBOARD_VENV:-$VMMON_BED/dashboard-venv} \
 	"$REPO/tests/python/setup.sh")
-stamp=$(sha256sum <"$SRC/pyproject.toml" | cut -d" " -f1)
+# The source folder counts too: a venv installed from another clone is not
+# this clone's.
+stamp=$({ echo "$SRC"; cat "$SRC/pyproject.toml"; } | sha256sum | cut -d" " -f1)
 if [ "$(cat "$VENV/.vmmon-dashboard-installed" 2>/dev/null)" != "$stamp" ] ||
 	! "$VENV/bin/python" -c 'import vmmon_dashboard' 2>/dev/null; then
 	log "installing vmmon-dashboard into $VENV"

@@ -20,7 +20,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 	log "creating $VENV"
 	/usr/bin/python3 -m venv --system-site-packages "$VENV" >&2
 fi
-stamp=$(sha256sum <"$SRC/pyproject.toml" | cut -d" " -f1)
+# The source folder counts too: a venv installed from another clone is not
+# this clone's.
+stamp=$({ echo "$SRC"; cat "$SRC/pyproject.toml"; } | sha256sum | cut -d" " -f1)
 if [ "$(cat "$VENV/.vmmonclient-installed" 2>/dev/null)" != "$stamp" ] ||
 	! "$VENV/bin/python" -c 'import vmmonclient' 2>/dev/null; then
 	log "installing python-vmmonclient into $VENV"

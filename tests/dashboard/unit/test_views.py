@@ -303,3 +303,23 @@ class AdminTests(VmmonTestCase):
         res = self.client.get(ADMIN)
         self.assertEqual(res.status_code, 200)
         self.assertMessageCount(res, error=1)
+
+
+class InstanceListTests(VmmonTestCase):
+    """api.vmmon.instance_list asks vmmon for one page and one more."""
+
+    def test_asks_vmmon_to_sort_search_and_page(self):
+        client = mock.Mock()
+        client.instances.list.return_value = iter(
+            [{"id": "a", "name": "web-1"}, {"id": "b", "name": "web-2"},
+             {"id": "c", "name": "web-3"}])
+        request = self.factory.get(INDEX)
+        with mock.patch(API + "vmmonclient", return_value=client):
+            got, more = vmmon.instance_list(
+                request, sort="cpu_util:desc", name="web", flavor="",
+                marker="m", limit=2, with_latest=False)
+        client.instances.list.assert_called_once_with(
+            sort="cpu_util:desc", name="web", flavor=None, state=None,
+            marker="m", limit=3, page_size=3)
+        self.assertEqual([i.id for i in got], ["a", "b"])
+        self.assertTrue(more)

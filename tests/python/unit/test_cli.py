@@ -154,6 +154,31 @@ def test_instance_list_options_long_columns_sort(api, osc):
                                  [INSTANCE["id"], "web-1"]]
 
 
+def test_instance_list_sorted_and_searched_by_vmmon(api, osc):
+    api.get(ENDPOINT + "/v1/instances", json={
+        "instances": [INSTANCE2, INSTANCE],
+        "instances_links": links("/v1/instances")})
+    rc, out, err = osc("vmmon", "instance", "list", "--sort", "cpu_util:desc",
+                       "--sort", "name", "--name", "Web", "--flavor",
+                       "m1.small", "--changes-since", "2026-11-28T00:00:00Z",
+                       "--no-deleted", "-f", "json")
+    assert rc == 0, err
+    qs = api.last_request.qs
+    assert qs == {"sort": ["cpu_util:desc,name"], "name": ["web"],
+                  "flavor": ["m1.small"],
+                  "changes-since": ["2026-11-28t00:00:00z"],
+                  "deleted": ["false"]}
+    # The order is vmmon's, not re-sorted by the client.
+    assert [r["ID"] for r in json.loads(out)] == [INSTANCE2["id"],
+                                                  INSTANCE["id"]]
+    rc, out, err = osc("vmmon", "instance", "list", "--deleted")
+    assert rc == 0, err
+    assert api.last_request.qs == {"deleted": ["true"]}
+    rc, out, err = osc("vmmon", "instance", "list", "--deleted",
+                       "--no-deleted")
+    assert rc != 0 and "not allowed with" in err
+
+
 def test_instance_list_follows_pages(api, osc):
     api.get(ENDPOINT + "/v1/instances", json={
         "instances": [INSTANCE],

@@ -164,13 +164,11 @@ def instance_list(request, *, sort=None, name=None, flavor=None, state=None,
     c = vmmonclient(request)
     # The user's "Items Per Page" (Horizon's settings panel).
     limit = int(limit or functions.get_page_size(request))
-    params = {"sort": sort, "name": name, "flavor": flavor, "state": state,
-              "marker": marker, "limit": limit + 1}
-    # InstanceManager.list() does not take sort, name nor flavor: the
-    # page is asked for through the client's HTTP layer.
-    body = c.http.get_json("/v1/instances", params={
-        k: v for k, v in params.items() if v not in (None, "")})
-    items = body.get("instances") or []
+    # One more than a page, in one request, tells whether there is a next.
+    items = list(c.instances.list(sort=sort or None, name=name or None,
+                                  flavor=flavor or None, state=state or None,
+                                  marker=marker or None, limit=limit + 1,
+                                  page_size=limit + 1))
     has_more = len(items) > limit
     instances = [Instance(i) for i in items[:limit]]
     if with_latest:

@@ -68,6 +68,27 @@ class ListInstance(command.Lister):
         parser.add_argument("--state", metavar="<state>",
                             help="Only those in this state (active, "
                                  "stopped, paused, ...)")
+        parser.add_argument("--name", metavar="<text>",
+                            help="Only those whose name holds this text "
+                                 "(whatever the case)")
+        parser.add_argument("--flavor", metavar="<flavor-name>",
+                            help="Only those of this flavor")
+        parser.add_argument("--changes-since", metavar="<time>",
+                            help="Only those changed at or after this time "
+                                 "(ISO 8601), deleted ones too")
+        deleted = parser.add_mutually_exclusive_group()
+        deleted.add_argument("--deleted", action="store_true", default=None,
+                             help="Only deleted instances")
+        deleted.add_argument("--no-deleted", dest="deleted",
+                             action="store_false",
+                             help="Hide deleted instances (with "
+                                  "--changes-since)")
+        parser.add_argument("--sort", metavar="<key>[:asc|desc]",
+                            action="append",
+                            help="Sort by vmmon: name, created_at, "
+                                 "updated_at, state, flavor_name, host "
+                                 "(admin) or a metric's latest value, such "
+                                 "as cpu_util:desc (repeat for more keys)")
         parser.add_argument("--limit", metavar="<n>", type=int,
                             help="At most this many")
         parser.add_argument("--marker", metavar="<instance-id>",
@@ -81,7 +102,10 @@ class ListInstance(command.Lister):
         items = list(client.instances.list(
             all_projects=parsed_args.all_projects,
             project_id=parsed_args.project, host=parsed_args.host,
-            state=parsed_args.state, marker=parsed_args.marker,
+            state=parsed_args.state, name=parsed_args.name,
+            flavor=parsed_args.flavor, sort=parsed_args.sort,
+            changes_since=parsed_args.changes_since,
+            deleted=parsed_args.deleted, marker=parsed_args.marker,
             limit=parsed_args.limit))
         return columns.rows(LONG if parsed_args.long else LIST, items)
 
