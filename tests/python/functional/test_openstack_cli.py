@@ -189,3 +189,23 @@ def test_aio_top_n(aio, osc):
     assert len(top) == 5
     values = [row["Value"] for row in top]
     assert values == sorted(values, reverse=True)
+
+
+def test_aio_list_sorted_searched_filtered_by_vmmon(aio, osc):
+    # The 200 test-driver domains are test-vm-1 to test-vm-200; every fifth
+    # from the second is of flavor m1.quad (tests/bed/libvirt.sh).
+    r = osc(aio, "vmmon", "instance", "list", "--name", "TEST-VM-1",
+            "--sort", "name:desc", "--limit", "5", "-f", "json")
+    assert r.rc == 0, r
+    names = ["test-vm-%d" % i for i in range(1, 201)
+             if ("test-vm-%d" % i).startswith("test-vm-1")]
+    want = sorted(names, reverse=True)[:5]
+    assert [row["Name"] for row in r.json()] == want
+    r = osc(aio, "vmmon", "instance", "list", "--flavor", "m1.quad",
+            "-f", "json")
+    assert r.rc == 0, r
+    assert sorted(row["Name"] for row in r.json()) == sorted(
+        "test-vm-%d" % i for i in range(1, 201) if i % 5 == 2)
+    r = osc(aio, "vmmon", "instance", "list", "--sort", "name:sideways", "-f",
+            "json")
+    assert r.rc == 1 and "sort" in r.err, r
