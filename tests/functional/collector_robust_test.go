@@ -71,10 +71,21 @@ func (r *streamRig) finish(t *testing.T, store storage.Store, wait time.Duration
 	r.stop()
 	batches, _, _ := r.seen.snapshot()
 	last := batches[len(batches)-1]
-	until(t, wait, "every batch stored", func() bool {
-		h, err := store.GetHost(context.Background(), last.Host)
-		return err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0
-	})
+	var h storage.Host
+	var err error
+	deadline := time.Now().Add(wait)
+	for {
+		h, err = store.GetHost(context.Background(), last.Host)
+		if err == nil && h.LastSeq >= last.Seq && h.SeqGaps == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, problems, _ := storedDiff(store, batches)
+			t.Fatalf("every batch stored: not within %v: the agent sent up to %d, the collector recorded up to %d with %d gaps (%v); %d batches seen: %v",
+				wait, last.Seq, h.LastSeq, h.SeqGaps, err, len(batches), problems)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	verifyStored(t, store, batches)
 }
 
@@ -82,6 +93,20 @@ func (r *streamRig) finish(t *testing.T, store storage.Store, wait time.Duration
 // with its value, and returns how many instances it checked.
 func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) int {
 	t.Helper()
+	checked, problems, err := storedDiff(store, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	t.Logf("%d batches verified point by point over %d instances", len(batches), checked)
+	return checked
+}
+
+// storedDiff compares the cpu points of batches with what store holds: how
+// many instances it checked, and what differs.
+func storedDiff(store storage.Store, batches []agentmsg.Batch) (int, []string, error) {
 	sent := map[string]map[time.Time]float64{}
 	for _, b := range batches {
 		for _, in := range b.Instances {
@@ -95,6 +120,7 @@ func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) i
 			}
 		}
 	}
+	var problems []string
 	missing := 0
 	for uuid, pts := range sent {
 		var first, last time.Time
@@ -108,7 +134,7 @@ func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) i
 		}
 		res, err := store.Measures(context.Background(), storage.MeasureQuery{InstanceID: uuid, Metric: "cpu", Start: first, End: last.Add(time.Millisecond)})
 		if err != nil {
-			t.Fatalf("%s: %v", uuid, err)
+			return 0, nil, fmt.Errorf("%s: %w", uuid, err)
 		}
 		got := map[time.Time]float64{}
 		for _, p := range res[0].Points {
@@ -120,14 +146,13 @@ func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) i
 			}
 		}
 		if len(got) != len(pts) {
-			t.Errorf("%s: %d points stored, %d sent", uuid, len(got), len(pts))
+			problems = append(problems, fmt.Sprintf("%s: %d points stored, %d sent", uuid, len(got), len(pts)))
 		}
 	}
 	if missing > 0 {
-		t.Errorf("%d points sent but not stored", missing)
+		problems = append(problems, fmt.Sprintf("%d points sent but not stored", missing))
 	}
-	t.Logf("%d batches verified point by point over %d instances", len(batches), len(sent))
-	return len(sent)
+	return len(sent), problems, nil
 }
 
 // collectorProcess runs the vmmon-collector binary with a configuration of

@@ -61,7 +61,8 @@ func (b *privateBroker) ctl(t *testing.T, args ...string) string {
 }
 
 // With [oslo_messaging_rabbit] rabbit_quorum_queue, vmmon's queues are
-// quorum queues, and an agent and a collector (the binary) keep working
+// quorum queues and its exchange durable, and an agent and a collector (the
+// binary) keep working
 // across a restart of the broker: every batch the agent made is stored,
 // point by point, with no gap in its sequence.
 func TestQuorumQueuesAcrossBrokerRestart(t *testing.T) {
@@ -91,6 +92,19 @@ func TestQuorumQueuesAcrossBrokerRestart(t *testing.T) {
 		if types[q] != "quorum" {
 			t.Errorf("queue %s is %q; want quorum (all: %v)", q, types[q], types)
 		}
+	}
+
+	// vmmon's exchange is durable, or a restart would drop it and the
+	// queues' bindings: what the agent sends before every consumer has
+	// bound again would reach some queues and not others.
+	durable := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(b.ctl(t, "list_exchanges", "name", "durable")), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			durable[f[0]] = f[1]
+		}
+	}
+	if durable[rig.ex] != "true" {
+		t.Errorf("exchange %s durable: %q; want true", rig.ex, durable[rig.ex])
 	}
 
 	b.run(t, "stop")

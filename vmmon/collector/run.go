@@ -43,7 +43,7 @@ func (c *Collector) Run(ctx context.Context, opts messaging.Options, q Queues) e
 		RoutingKeys: []string{agentmsg.KindSamples + ".*", agentmsg.KindHeartbeat + ".*", agentmsg.KindEvents + ".*"},
 	}}})
 	nova := messaging.NewConsumer(novaOpts, messaging.Queue{Name: q.Nova, DeadLetterExchange: dlx, Workers: q.Workers, Bindings: []messaging.Binding{{
-		Exchange: messaging.Exchange{Name: q.NovaExchange}, RoutingKeys: keys,
+		Exchange: messaging.Exchange{Name: q.NovaExchange, Foreign: true}, RoutingKeys: keys,
 	}}})
 	var (
 		wg   sync.WaitGroup

@@ -122,6 +122,16 @@ func (d *dialer) dialRetry(ctx context.Context) (*amqp.Connection, error) {
 type Exchange struct {
 	Name string
 	Kind string // "topic" when empty
+	// Foreign marks another service's exchange (Nova's): declared as the
+	// deployment declares it ([oslo_messaging_rabbit] amqp_durable_queues).
+	// vmmon's own exchanges are durable too with quorum queues, so that a
+	// broker restart keeps them and the queues' bindings to them.
+	Foreign bool
+}
+
+// durable reports whether ex is declared durable under o.
+func (ex Exchange) durable(o *Options) bool {
+	return o.Durable || (o.Quorum && !ex.Foreign)
 }
 
 func declareExchange(ch *amqp.Channel, o *Options, ex Exchange) error {
@@ -129,15 +139,17 @@ func declareExchange(ch *amqp.Channel, o *Options, ex Exchange) error {
 	if kind == "" {
 		kind = amqp.ExchangeTopic
 	}
+	durable := ex.durable(o)
 	var err error
 	if o.Passive {
-		err = ch.ExchangeDeclarePassive(ex.Name, kind, o.Durable, o.AutoDelete, false, false, nil)
+		err = ch.ExchangeDeclarePassive(ex.Name, kind, durable, o.AutoDelete, false, false, nil)
 	} else {
-		err = ch.ExchangeDeclare(ex.Name, kind, o.Durable, o.AutoDelete, false, false, nil)
+		err = ch.ExchangeDeclare(ex.Name, kind, durable, o.AutoDelete, false, false, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("while declaring exchange %q (durable=%v auto_delete=%v passive=%v; these must match "+
-			"the deployment, see [oslo_messaging_rabbit] amqp_durable_queues): %w", ex.Name, o.Durable, o.AutoDelete, o.Passive, err)
+			"the deployment, see [oslo_messaging_rabbit] amqp_durable_queues and rabbit_quorum_queue): %w",
+			ex.Name, durable, o.AutoDelete, o.Passive, err)
 	}
 	return nil
 }
