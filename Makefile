@@ -8,7 +8,7 @@ export GOFLAGS
 
 CMDS := $(wildcard vmmon/cmd/*) $(wildcard vmmon-agent/cmd/*)
 
-.PHONY: all build run test unit functional devstack-test python-test dashboard-test bed bed-down bench genconfig clean
+.PHONY: all build run test unit functional devstack-test python-test dashboard-test cluster-test bed bed-down bench genconfig clean
 
 all: build
 
@@ -62,6 +62,13 @@ dashboard-test: bed
 	PYTHONPATH=tests/dashboard/unit PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning \
 		--ds=vmmon_dashboard_test_settings tests/dashboard/unit && \
 	PYTHONDONTWRITEBYTECODE=1 $$venv/bin/python -m pytest -p no:cacheprovider -q -W ignore::DeprecationWarning tests/dashboard/e2e
+
+## cluster-test: a three-node Cassandra cluster (tests/bed/cassandra-cluster.sh)
+## under an agent, two collectors and the API, a node killed for 60 s and one
+## replaced. Heavy: three more JVMs beside the bed; not part of make test.
+cluster-test: bed
+	$(GO) vet -tags 'functional cluster' ./tests/functional/
+	$(GO) test -count=1 -tags 'functional cluster' -timeout 30m -run TestCassandraCluster -v ./tests/functional/
 
 ## test: everything, on a fresh machine of this kind, as root.
 test: bed unit devstack-test functional python-test dashboard-test

@@ -172,6 +172,9 @@ func BenchmarkAgentProcess(b *testing.B) {
 			for _, p := range procs {
 				b.ReportMetric(p.peakRSS, p.name+"-rss-MiB")
 			}
+			vm.seen.mu.Lock()
+			b.ReportMetric(vm.seen.bytesPerCycle(cycles)/1024, "vmmon-KiB/cycle")
+			vm.seen.mu.Unlock()
 			for _, p := range procs[1:] {
 				b.ReportMetric(p.cpuPerCycle/vm.cpuPerCycle, p.name+"/vmmon")
 			}
@@ -477,6 +480,7 @@ type benchSeen struct {
 	mu   sync.Mutex
 	// totals, and at mark()
 	msgs, samples, instances, nCycles int
+	bytes, markBytes                  int // on the wire, every message
 	markMsgs, markSamples, markCycles int
 	meters                            map[string]bool
 	cpuStamps                         map[string]bool
@@ -491,6 +495,7 @@ func (s *benchSeen) add(b *testing.B, d messaging.Delivery) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs++
+	s.bytes += len(d.Body)
 	if s.meters == nil {
 		s.meters, s.cpuStamps = map[string]bool{}, map[string]bool{}
 	}
@@ -541,7 +546,7 @@ func (s *benchSeen) cycles() int {
 func (s *benchSeen) mark() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.markMsgs, s.markSamples, s.markCycles = s.msgs, s.samples, s.nCycles
+	s.markMsgs, s.markSamples, s.markCycles, s.markBytes = s.msgs, s.samples, s.nCycles, s.bytes
 }
 
 func (s *benchSeen) since() int {
@@ -558,7 +563,13 @@ func (s *benchSeen) summary(cycles int) string {
 		meters = append(meters, m)
 	}
 	sort.Strings(meters)
-	return fmt.Sprintf("%d cycles seen in %d intervals, %d messages, %.0f samples per cycle, %d meters: %s",
-		s.nCycles-s.markCycles, cycles, s.msgs-s.markMsgs, float64(s.samples-s.markSamples)/float64(cycles), len(meters),
-		strings.Join(meters, " "))
+	return fmt.Sprintf("%d cycles seen in %d intervals, %d messages, %.0f samples and %.0f bytes per cycle, %d meters: %s",
+		s.nCycles-s.markCycles, cycles, s.msgs-s.markMsgs, float64(s.samples-s.markSamples)/float64(cycles),
+		s.bytesPerCycle(cycles), len(meters), strings.Join(meters, " "))
+}
+
+// bytesPerCycle is what the process sent per interval since mark, on the
+// wire; the caller holds mu.
+func (s *benchSeen) bytesPerCycle(cycles int) float64 {
+	return float64(s.bytes-s.markBytes) / float64(cycles)
 }

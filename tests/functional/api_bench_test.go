@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,6 +59,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 				b.Fatal(err)
 			}
 			time.Sleep(time.Second) // the load reaches its pace
+			cpu0 := procCPU(b, strconv.Itoa(apiPID))
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -74,6 +76,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			cpu := procCPU(b, strconv.Itoa(apiPID)) - cpu0
 			_ = load.Process.Signal(syscall.SIGTERM)
 			if err := load.Wait(); err != nil {
 				b.Fatalf("second process: %v\n%s", err, loadOut.String())
@@ -90,6 +93,10 @@ func BenchmarkAPIMeasures(b *testing.B) {
 			b.ReportMetric(p50, "p50-ms")
 			b.ReportMetric(p99, "p99-ms")
 			b.ReportMetric(loadRate, "load-req/s")
+			// vmmon-api's CPU per request while measured and loaded (the
+			// load's requests and the measured ones; the load's first
+			// second is left out of both).
+			b.ReportMetric(float64(cpu.Microseconds())/(loadRate*b.Elapsed().Seconds()+float64(b.N)), "api-cpu-µs/req")
 			b.ReportMetric(peakRSSMB(b, apiPID), "api-peak-rss-MB")
 		})
 	}

@@ -8,10 +8,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"opendev.org/openstack/vmmon/tests/bedenv"
 
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/collector"
@@ -95,6 +100,7 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 			preload(b, url, q, ex, "samples.bench", batchMessages(batches, "bench"))
 			b.ResetTimer()
 			t0 := time.Now()
+			self0, cass0 := selfCPU(), cassandraCPU(b)
 			var cs []*collector.Collector
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{}, n)
@@ -115,11 +121,15 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 				}
 			}
 			el := time.Since(t0)
+			self1, cass1 := selfCPU(), cassandraCPU(b)
 			cancel()
 			for i := 0; i < n; i++ {
 				<-done
 			}
 			b.ReportMetric(float64(total)/el.Seconds(), "points/s")
+			// CPU per point of the collectors (this process) and of Cassandra.
+			b.ReportMetric(float64((self1-self0).Microseconds())/float64(total), "collector-cpu-µs/point")
+			b.ReportMetric(float64((cass1-cass0).Microseconds())/float64(total), "cassandra-cpu-µs/point")
 			deleteBenchQueues(b, url, q, ex)
 		})
 	}
@@ -188,4 +198,33 @@ func deleteBenchQueues(b *testing.B, url string, q collector.Queues, ex string) 
 	}
 	_ = ch.ExchangeDelete(ex, false, false)
 	_ = ch.ExchangeDelete(q.Parking+".exchange", false, false)
+}
+
+// selfCPU is the CPU time (user and system) of this process so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cassandraCPU is the CPU time of the bed's Cassandra so far.
+func cassandraCPU(b *testing.B) time.Duration {
+	raw, err := os.ReadFile(filepath.Join(bedenv.Dir(), "run", "cassandra.pid"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return procCPU(b, strings.TrimSpace(string(raw)))
+}
+
+// procCPU is the CPU time (utime + stime) of process pid so far.
+func procCPU(b *testing.B, pid string) time.Duration {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command's name, which ends with the last ')'.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
