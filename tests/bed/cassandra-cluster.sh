@@ -41,6 +41,7 @@ nodetool() {
 	shift
 	local java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 	"$java" -Xmx128m -cp "$VMMON_BED/cassandra/lib/*" -Dlogback.configurationFile="$BED_SRC/cassandra/logback.xml" \
+		-Dcassandra.logdir="$VMMON_BED/log" \
 		--add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
 		--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED \
 		--add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED \

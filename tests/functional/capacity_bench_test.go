@@ -77,6 +77,7 @@ func flush(b *testing.B, keyspace string) {
 	b.Helper()
 	lib := filepath.Join(bedenv.Dir(), "cassandra", "lib", "*")
 	cmd := exec.Command("java", "-Xmx128m", "-cp", lib, "-Dlogback.configurationFile="+filepath.Join(bedenv.Script("cassandra"), "logback.xml"),
+		"-Dcassandra.logdir="+filepath.Join(bedenv.Dir(), "log"),
 		"--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
 		"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED",
 		"--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
