@@ -2,7 +2,9 @@
 # Runs libvirt for the tests: the monolithic libvirtd started by hand with the QEMU
 # driver in software emulation, a tiny guest (Debian's cloud kernel and a busybox
 # initramfs that keeps its CPU, disk and NIC busy) carrying Nova's metadata, and a
-# test-driver XML file of many domains for scale tests.
+# test-driver XML file of many domains for scale tests, which a client opens
+# either inside its own process (test:///file.xml) or, as on a compute node,
+# through libvirtd (test+unix:///file.xml: the daemon holds the domains).
 #   tests/bed/libvirt.sh start|stop|status|guest-start|guest-stop|testxml N
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -107,7 +109,10 @@ guest_stop() {
 
 # testxml N writes a test-driver node of N domains (every tenth shut off, every
 # fifth from the second of 4 vCPUs, the others of one), each with Nova
-# metadata, and records its URI as VMMON_LIBVIRT_TEST_URI_<N>.
+# metadata, and records its URIs: VMMON_LIBVIRT_TEST_URI_<N> (test:///file,
+# the driver runs inside the client) and VMMON_LIBVIRT_TEST_DAEMON_URI_<N>
+# (test+unix:///file: libvirtd reads the file and serves a copy of the domains
+# to each connection over its UNIX socket, as it serves qemu:///system).
 testxml() {
 	local n=${1:-200} f="$DIR/test-$1.xml" i uuid state vcpus flavor
 	mkdir -p "$DIR"
@@ -141,6 +146,7 @@ testxml() {
 	} >"$f.tmp"
 	mv "$f.tmp" "$f"
 	env_set "VMMON_LIBVIRT_TEST_URI_$n" "test://$f"
+	env_set "VMMON_LIBVIRT_TEST_DAEMON_URI_$n" "test+unix://$f"
 }
 
 case ${1:-start} in
