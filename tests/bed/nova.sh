@@ -252,7 +252,15 @@ start() {
 	local compute=(/usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' --config-file "$DIR/nova.conf")
 	daemon nova-compute "${compute[@]}" --config-file "$DIR/nova-compute-fake.conf"
 	daemon nova-compute-libvirt "${compute[@]}" --config-file "$DIR/nova-compute-libvirt.conf"
-	wait_for nova-api 60 curl -sf -m 2 http://127.0.0.1:8774/
+	# nova-api's worker can wedge when it starts on a busy machine (eventlet's
+	# "cannot switch to a different thread"), answering nothing: give it one
+	# fresh start before giving up.
+	if ! answers_within 90 http://127.0.0.1:8774/; then
+		log "nova-api not answering after 90s: starting it again"
+		stop_pid "$RUN/nova-api.pid"
+		uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR"
+		wait_for nova-api 120 curl -sf -m 2 http://127.0.0.1:8774/
+	fi
 	wait_for glance-api 60 curl -sf -m 2 http://127.0.0.1:9292/
 	wait_for "compute hosts mapped" 180 hosts_mapped
 	/usr/bin/python3 "$BED_SRC/nova/nova_setup.py" "$KEYSTONE" "$(grep '^VMMON_KEYSTONE_ADMIN_PASSWORD=' "$VMMON_BED/bed.env" | cut -d= -f2)" "$PW" --content \
@@ -268,6 +276,15 @@ start() {
 	env_set VMMON_NOVA_NETWORK_ID "$(sed -n 's/^NETWORK_ID = "\(.*\)"$/\1/p' "$DIR/neutron_standin.py")"
 	printf 'nova-ready %d ms\n' "$(($(now_ms) - t0))" >>"$VMMON_BED/timings"
 	log "Nova ready after $(($(now_ms) - t0)) ms"
+}
+
+# answers_within SECS URL succeeds once URL answers, or fails after SECS.
+answers_within() {
+	local deadline=$(($(date +%s) + $1))
+	until curl -sf -m 2 "$2" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.5
+	done
 }
 
 stop_services() {
