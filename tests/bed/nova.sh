@@ -173,10 +173,14 @@ configure() {
 	CONF
 }
 
-uwsgi_app() { # uwsgi_app NAME PORT WSGI-FILE ENV=VALUE
+# uwsgi_app NAME PORT WSGI-FILE ENV=VALUE [THREADS]: THREADS (default 2) native
+# threads in its one process; 1 for an app on eventlet (nova-api), whose
+# hub must not be woken from another native thread (its worker wedges with
+# "greenlet.error: cannot switch to a different thread").
+uwsgi_app() {
 	pid_alive "$RUN/$1.pid" && return 0
 	setsid uwsgi --plugin python3 --http-socket "127.0.0.1:$2" --wsgi-file "$3" --master --single-interpreter \
-		--processes 1 --threads 2 --enable-threads --need-app --add-header 'Connection: close' --die-on-term \
+		--processes 1 --threads "${5:-2}" --enable-threads --need-app --add-header 'Connection: close' --die-on-term \
 		--env "$4" >"$VMMON_BED/log/$1.log" 2>&1 </dev/null &
 	echo $! >"$RUN/$1.pid"
 }
@@ -244,7 +248,7 @@ start() {
 	uwsgi_app placement 8778 /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$DIR"
 	daemon glance-api glance-api --config-file "$DIR/glance-api.conf"
 	wait_for placement 60 curl -sf -m 2 http://127.0.0.1:8778/
-	uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR"
+	uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR" 1
 	daemon nova-conductor nova-conductor --config-file "$DIR/nova.conf"
 	daemon nova-scheduler nova-scheduler --config-file "$DIR/nova.conf"
 	wait_for nova-conductor 60 grep -q "Starting conductor node" "$DIR/log/nova-conductor.log"
@@ -252,13 +256,12 @@ start() {
 	local compute=(/usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' --config-file "$DIR/nova.conf")
 	daemon nova-compute "${compute[@]}" --config-file "$DIR/nova-compute-fake.conf"
 	daemon nova-compute-libvirt "${compute[@]}" --config-file "$DIR/nova-compute-libvirt.conf"
-	# nova-api's worker can wedge when it starts on a busy machine (eventlet's
-	# "cannot switch to a different thread"), answering nothing: give it one
-	# fresh start before giving up.
+	# A nova-api that still answers nothing (a bed started by an older
+	# nova.sh, with two threads; see uwsgi_app) gets one fresh start.
 	if ! answers_within 90 http://127.0.0.1:8774/; then
 		log "nova-api not answering after 90s: starting it again"
 		stop_pid "$RUN/nova-api.pid"
-		uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR"
+		uwsgi_app nova-api 8774 /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$DIR" 1
 		wait_for nova-api 120 curl -sf -m 2 http://127.0.0.1:8774/
 	fi
 	wait_for glance-api 60 curl -sf -m 2 http://127.0.0.1:9292/
