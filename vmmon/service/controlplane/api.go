@@ -121,7 +121,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 	if authURI == "" {
 		authURI = conf.Authtoken.AuthURL.Get(c)
 	}
-	// The live stream reads the agents' samples from a queue of this process's own.
+	// The live stream reads the agents' samples and the collectors' alarm transitions from a queue of this process's own.
 	hub := livestream.NewHub(64)
 	opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log)
 	if err != nil {
@@ -129,7 +129,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 	}
 	host, _ := os.Hostname()
 	live := messaging.NewConsumer(opts, messaging.Queue{Name: fmt.Sprintf("vmmon-api-live.%s.%d", host, os.Getpid()), Transient: true,
-		Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*"}}}})
+		Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*", livestream.AlarmKind + ".*"}}}})
 	go func() {
 		if err := live.Run(ctx, hub.HandleDelivery); err != nil {
 			log.Error("live stream stopped", "error", err)
