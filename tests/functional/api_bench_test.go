@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,7 +58,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 				b.Fatal(err)
 			}
 			time.Sleep(time.Second) // the load reaches its pace
-			cpu0 := procCPU(b, strconv.Itoa(apiPID))
+			cpu0 := procCPU(apiPID)
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -76,7 +75,7 @@ func BenchmarkAPIMeasures(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			cpu := procCPU(b, strconv.Itoa(apiPID)) - cpu0
+			cpu := procCPU(apiPID) - cpu0
 			_ = load.Process.Signal(syscall.SIGTERM)
 			if err := load.Wait(); err != nil {
 				b.Fatalf("second process: %v\n%s", err, loadOut.String())

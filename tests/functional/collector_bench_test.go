@@ -213,18 +213,14 @@ func cassandraCPU(b *testing.B) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return procCPU(b, strings.TrimSpace(string(raw)))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		b.Fatalf("cassandra.pid: %v", err)
+	}
+	return procCPU(pid)
 }
 
 // procCPU is the CPU time (utime + stime) of process pid so far.
-func procCPU(b *testing.B, pid string) time.Duration {
-	stat, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command's name, which ends with the last ')'.
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+func procCPU(pid int) time.Duration {
+	return time.Duration(procCPUTicks(pid)) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
