@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
+	"opendev.org/openstack/vmmon/vmmon/trusts"
 )
 
 // alarmView shows an alarm with its state; webhook secrets and the trust
@@ -66,18 +68,73 @@ func (s *Server) alarm(w http.ResponseWriter, r *http.Request, rule string) (sto
 	return a, true
 }
 
-// refuseInstanceActions answers 400 for an alarm with instance actions:
-// they need a Keystone trust made on the creator's behalf, which this
-// vmmon does not make yet.
-func refuseInstanceActions(w http.ResponseWriter, r *http.Request, a storage.Alarm) bool {
+// TrustMaker makes and deletes the Keystone trusts that alarms' instance
+// actions run with (see package trusts).
+type TrustMaker interface {
+	Create(ctx context.Context, t trusts.Trustor) (string, error)
+	Delete(ctx context.Context, token, id string) error
+}
+
+// instanceAction returns the index of a's first instance action, or -1.
+func instanceAction(a storage.Alarm) int {
 	for i, act := range a.Actions {
 		if act.Type == "instance_action" {
-			fail(w, r, http.StatusBadRequest, "vmmon.alarm.unsupported_action", fmt.Sprintf(
-				"actions[%d].type: instance_action is not available in this vmmon yet (it needs Keystone trusts); use a webhook or a notification.", i))
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// makeTrust gives an alarm with instance actions and no trust yet a trust
+// from the caller to vmmon, or answers why it cannot have one.
+func (s *Server) makeTrust(w http.ResponseWriter, r *http.Request, a *storage.Alarm) bool {
+	i := instanceAction(*a)
+	if i < 0 || a.TrustID != "" {
+		return true
+	}
+	field := fmt.Sprintf("actions[%d]", i)
+	if s.cfg.Trusts == nil {
+		fail(w, r, http.StatusBadRequest, "vmmon.alarm.unsupported_action", field+
+			": this vmmon cannot act on an instance on your behalf (it needs [DEFAULT] auth_strategy = keystone to make a Keystone trust); use a webhook or a notification.")
+		return false
+	}
+	if !s.authorize(w, r, "vmmon:instance:action", policy.Target{"project_id": a.ProjectID},
+		field+": only a member of the instance's project may have an alarm act on it.") {
+		return false
+	}
+	caller := callerOf(r)
+	if caller.ProjectID != a.ProjectID {
+		fail(w, r, http.StatusBadRequest, "vmmon.alarm.trust_scope", fmt.Sprintf(
+			"%s: an instance action runs with a Keystone trust on the instance's project %s: use a token scoped to that project.", field, a.ProjectID))
+		return false
+	}
+	id, err := s.cfg.Trusts.Create(r.Context(), trusts.Trustor{UserID: caller.UserID, ProjectID: caller.ProjectID, Roles: caller.Roles, Token: caller.Token})
+	switch {
+	case errors.Is(err, trusts.ErrRefused):
+		fail(w, r, http.StatusForbidden, "vmmon.alarm.trust_refused", fmt.Sprintf(
+			"%s: %v. An instance action needs a trust from you to vmmon; tokens of application credentials and of trusts cannot make one: log in with your password or another token.", field, err))
+		return false
+	case err != nil:
+		s.cfg.Log.Error("making a Keystone trust", "request_id", requestID(r), "error", err)
+		fail(w, r, http.StatusServiceUnavailable, "vmmon.identity_unavailable",
+			"Keystone could not be reached to make the trust the alarm's instance action needs; try again later.")
+		return false
+	}
+	a.TrustID = id
+	return true
+}
+
+// dropTrust deletes a trust vmmon no longer needs, with the caller's token;
+// a failure is logged (the trustor can delete it with "openstack trust delete").
+func (s *Server) dropTrust(r *http.Request, id string) {
+	if id == "" || s.cfg.Trusts == nil {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.cfg.Trusts.Delete(ctx, callerOf(r).Token, id); err != nil {
+		s.cfg.Log.Warn("the Keystone trust of a deleted or changed alarm was not deleted; its trustor may delete it",
+			"request_id", requestID(r), "trust_id", id, "error", err)
+	}
 }
 
 func (s *Server) readAlarmRequest(w http.ResponseWriter, r *http.Request) (alarms.Request, bool) {
@@ -140,9 +197,6 @@ func (s *Server) createAlarm(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusBadRequest, "vmmon.alarm.invalid", err.Error()+".")
 		return
 	}
-	if refuseInstanceActions(w, r, a) {
-		return
-	}
 	caller := callerOf(r)
 	// The alarm belongs to the project of what it watches: the instance's,
 	// the project named, or (a host) the caller's.
@@ -169,9 +223,13 @@ func (s *Server) createAlarm(w http.ResponseWriter, r *http.Request) {
 		"You may create alarms only on your own project's instances, or on your own project.") {
 		return
 	}
+	if !s.makeTrust(w, r, &a) {
+		return
+	}
 	now := s.cfg.Now().UTC()
 	a.ID, a.UserID, a.CreatedAt, a.UpdatedAt = messaging.NewUUID(), caller.UserID, now, now
 	if err := s.cfg.Alarms.PutAlarm(r.Context(), a); err != nil {
+		s.dropTrust(r, a.TrustID)
 		s.internal(w, r, err)
 		return
 	}
@@ -278,13 +336,23 @@ func (s *Server) updateAlarm(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusBadRequest, "vmmon.alarm.invalid", err.Error()+".")
 		return
 	}
-	if refuseInstanceActions(w, r, a) {
+	oldTrust := a.TrustID
+	if instanceAction(a) < 0 {
+		a.TrustID = "" // no instance action left: the trust goes
+	}
+	if !s.makeTrust(w, r, &a) {
 		return
 	}
 	a.UpdatedAt = s.cfg.Now().UTC()
 	if err := s.cfg.Alarms.PutAlarm(r.Context(), a); err != nil {
+		if a.TrustID != oldTrust {
+			s.dropTrust(r, a.TrustID)
+		}
 		s.internal(w, r, err)
 		return
+	}
+	if oldTrust != a.TrustID {
+		s.dropTrust(r, oldTrust)
 	}
 	if after := ruleJSON(r, a); after != before {
 		s.history(r, storage.AlarmHistory{AlarmID: a.ID, Time: a.UpdatedAt, Type: "rule_change", Detail: after, UserID: callerOf(r).UserID})
@@ -309,6 +377,7 @@ func (s *Server) deleteAlarm(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	s.dropTrust(r, a.TrustID)
 	w.WriteHeader(http.StatusNoContent)
 }
 

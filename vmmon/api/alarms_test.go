@@ -1,11 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"opendev.org/openstack/vmmon/vmmon/trusts"
 )
 
 // send is do with a JSON body.
@@ -84,7 +88,7 @@ func TestAlarmValidation(t *testing.T) {
 		{"member", `{"name": "x", "metric": "cpu_util", "project_id": "p-a", "comparison": "gt", "threshold": 1,
 			"actions": [{"type": "instance_action", "action": "pause"}]}`, 400, "vmmon.alarm.invalid", "only for an alarm on one instance"},
 		{"member", `{"name": "x", "metric": "cpu_util", "instance_id": "` + instA + `", "comparison": "gt", "threshold": 1,
-			"actions": [{"type": "instance_action", "action": "pause"}]}`, 400, "vmmon.alarm.unsupported_action", "actions[0].type: instance_action is not available"},
+			"actions": [{"type": "instance_action", "action": "pause"}]}`, 400, "vmmon.alarm.unsupported_action", "actions[0]: this vmmon cannot act"},
 		{"member", `{"name": "x", "metric": "cpu_util", "host": "cmp1", "comparison": "gt", "threshold": 1}`, 403, "vmmon.forbidden",
 			"Only a cloud administrator"},
 		{"member", `{"name": "x", "metric": "cpu_util", "project_id": "p-b", "comparison": "gt", "threshold": 1}`, 403, "vmmon.forbidden",
@@ -164,4 +168,78 @@ func TestAlarmPaging(t *testing.T) {
 		t.Errorf("alarms of another instance: %v", got)
 	}
 	s.do("GET", "/v1/alarms?marker=x", "reader").expectError(400, "vmmon.query.bad_marker")
+}
+
+// fakeTrusts stands for Keystone's trusts: it records what it made and
+// deleted, and refuses the trustors it is told to.
+type fakeTrusts struct {
+	made    []trusts.Trustor
+	deleted []string
+	refuse  map[string]bool // user ids
+	down    bool
+}
+
+func (f *fakeTrusts) Create(_ context.Context, t trusts.Trustor) (string, error) {
+	if f.down {
+		return "", trusts.ErrUnavailable
+	}
+	if f.refuse[t.UserID] {
+		return "", fmt.Errorf("%w (403): application credentials cannot be used to create trusts", trusts.ErrRefused)
+	}
+	f.made = append(f.made, t)
+	return fmt.Sprintf("trust-%d", len(f.made)), nil
+}
+
+func (f *fakeTrusts) Delete(_ context.Context, _, id string) error {
+	f.deleted = append(f.deleted, id)
+	return nil
+}
+
+var pauseAlarm = `{"name": "guard", "metric": "cpu_util", "instance_id": "` + instA + `", "comparison": "gt", "threshold": 90,
+	"actions": [{"type": "instance_action", "action": "pause"}]}`
+
+// An alarm with an instance action gets a trust from its creator (never
+// shown), which goes when the action goes or the alarm is deleted; who
+// cannot make one is told why.
+func TestAlarmInstanceActionTrust(t *testing.T) {
+	ft := &fakeTrusts{refuse: map[string]bool{"u-o": true}}
+	s := newSetup(t, func(c *Config) { c.Trusts = ft })
+	r := s.send("POST", "/v1/alarms", "member", pauseAlarm).expect(201)
+	id := r.alarm()["id"].(string)
+	if len(ft.made) != 1 || ft.made[0].UserID != "u-m" || ft.made[0].ProjectID != "p-a" || strings.Join(ft.made[0].Roles, ",") != "member,reader" {
+		t.Fatalf("trusts made: %+v", ft.made)
+	}
+	if strings.Contains(r.raw, "trust-1") || strings.Contains(s.do("GET", "/v1/alarms/"+id+"/history", "member").raw, "trust-1") {
+		t.Errorf("the trust id is shown: %s", r.raw)
+	}
+	stored, err := s.store.GetAlarm(context.Background(), id)
+	if err != nil || stored.TrustID != "trust-1" {
+		t.Fatalf("stored alarm: %+v, %v", stored, err)
+	}
+	// A change that keeps an instance action keeps the trust.
+	s.send("PATCH", "/v1/alarms/"+id, "member", `{"threshold": 95}`).expect(200)
+	// No instance action left: the trust goes.
+	s.send("PATCH", "/v1/alarms/"+id, "member", `{"actions": [{"type": "notification"}]}`).expect(200)
+	if len(ft.made) != 1 || len(ft.deleted) != 1 || ft.deleted[0] != "trust-1" {
+		t.Fatalf("after dropping the action: made %d, deleted %v", len(ft.made), ft.deleted)
+	}
+	// One back: a new trust.
+	s.send("PATCH", "/v1/alarms/"+id, "member", `{"actions": [{"type": "instance_action", "action": "reboot", "reboot_type": "HARD"}]}`).expect(200)
+	s.do("DELETE", "/v1/alarms/"+id, "member").expect(204)
+	if len(ft.made) != 2 || len(ft.deleted) != 2 || ft.deleted[1] != "trust-2" {
+		t.Fatalf("after delete: made %d, deleted %v", len(ft.made), ft.deleted)
+	}
+
+	s.send("POST", "/v1/alarms", "reader", pauseAlarm).expectError(403, "vmmon.forbidden")
+	// An administrator of another project cannot delegate this project's roles.
+	s.send("POST", "/v1/alarms", "admin", pauseAlarm).expectError(400, "vmmon.alarm.trust_scope")
+	otherPause := strings.Replace(pauseAlarm, instA, instB, 1)
+	if r := s.send("POST", "/v1/alarms", "other", otherPause).expectError(403, "vmmon.alarm.trust_refused"); !strings.Contains(r.raw, "application credentials") {
+		t.Errorf("refusal: %s", r.raw)
+	}
+	ft.down = true
+	s.send("POST", "/v1/alarms", "member", pauseAlarm).expectError(503, "vmmon.identity_unavailable")
+	if got := s.do("GET", "/v1/alarms", "member").expect(200).list("alarms"); len(got) != 0 {
+		t.Errorf("refused alarms were stored: %v", got)
+	}
 }

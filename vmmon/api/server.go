@@ -74,6 +74,9 @@ type Config struct {
 	StreamMaxLifetime time.Duration
 	// Alarms stores alarms; nil: the Store's, if it keeps them.
 	Alarms storage.Alarms
+	// Trusts makes the Keystone trusts of alarms with instance actions;
+	// nil: such alarms are refused.
+	Trusts TrustMaker
 	// Registry holds the figures served at /metrics (the API's own are
 	// added to it); nil is a registry of the server's own.
 	Registry *prometheus.Registry

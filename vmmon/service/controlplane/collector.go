@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"opendev.org/openstack/vmmon/vmmon/actions"
 	"opendev.org/openstack/vmmon/vmmon/alarms"
 	"opendev.org/openstack/vmmon/vmmon/collector"
 	"opendev.org/openstack/vmmon/vmmon/conf"
@@ -19,6 +20,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/service"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
+	"opendev.org/openstack/vmmon/vmmon/trusts"
 )
 
 // QueuesFromConfig reads the [collector] and notification options.
@@ -87,7 +89,7 @@ func RunCollector(ctx context.Context, p *service.Process) int {
 // runAlarms evaluates the alarms of the shards this collector leases, from
 // a queue of its own bound to the agents' samples (each collector sees
 // every batch, as vmmon-api's live stream does), until stop is called.
-func runAlarms(ctx context.Context, c *conf.Config, opts messaging.Options, store alarms.Store, host string, log *slog.Logger) (stop func()) {
+func runAlarms(ctx context.Context, c *conf.Config, opts messaging.Options, store backend.Store, host string, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	notifier := messaging.NewPublisher(opts, messaging.Exchange{Name: conf.Common.Exchange.Get(c)})
 	topic := conf.Alarms.NotifyTopic.Get(c) + ".info"
@@ -99,6 +101,7 @@ func runAlarms(ctx context.Context, c *conf.Config, opts messaging.Options, stor
 			}
 			return err
 		}}
+	runner.Instance = instanceActions(c, store)
 	// Each transition of an instance's alarm goes to the live streams of
 	// vmmon-api (alarms.<id> on the exchange), which a stream shows as an
 	// "alarm" event; no one listening is no error.
@@ -138,6 +141,22 @@ func runAlarms(ctx context.Context, c *conf.Config, opts messaging.Options, stor
 		<-done
 		<-done
 		notifier.Close()
+	}
+}
+
+// instanceActions carries out alarms' instance actions with their Keystone
+// trusts, which the vmmon service user ([keystone_authtoken]) consumes;
+// nil (such actions fail) without Keystone.
+func instanceActions(c *conf.Config, store backend.Store) alarms.Runner {
+	a := conf.Authtoken
+	if conf.Common.AuthStrategy.Get(c) != "keystone" || a.Password.Get(c) == "" {
+		return nil
+	}
+	return &alarms.InstanceActions{
+		Trusts: &trusts.Credentials{AuthURL: a.AuthURL.Get(c), Username: a.Username.Get(c), Password: a.Password.Get(c),
+			UserDomainName: a.UserDomainName.Get(c), Region: a.RegionName.Get(c), Interface: a.Interface.Get(c)},
+		Actions:   &actions.Runner{Store: store, Now: time.Now, Timeout: conf.Nova.ActionTimeout.Get(c)},
+		Instances: store,
 	}
 }
 
