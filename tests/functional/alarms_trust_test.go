@@ -104,6 +104,7 @@ func TestAlarmTrustActionThroughNova(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	compute.Microversion = "2.37" // "networks": "none"
 	ident, err := openstack.NewIdentityV3(member, gophercloud.EndpointOpts{})
 	if err != nil {
 		t.Fatal(err)
