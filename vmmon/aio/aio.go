@@ -7,6 +7,7 @@ package aio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
 	"opendev.org/openstack/vmmon/vmmon-agent/spool"
+	"opendev.org/openstack/vmmon/vmmon/alarms"
 	"opendev.org/openstack/vmmon/vmmon/api"
 	"opendev.org/openstack/vmmon/vmmon/auth"
 	"opendev.org/openstack/vmmon/vmmon/collector"
@@ -35,8 +37,9 @@ import (
 // would, and reports a message the collector did not take as not delivered
 // (so that it stays in the agent's spool).
 type bus struct {
-	c   *collector.Collector
-	hub *livestream.Hub
+	c      *collector.Collector
+	hub    *livestream.Hub
+	alarms *alarms.Engine
 }
 
 func (b bus) PublishBody(ctx context.Context, routingKey string, body []byte) error {
@@ -45,6 +48,7 @@ func (b bus) PublishBody(ctx context.Context, routingKey string, body []byte) er
 		return fmt.Errorf("%w: the collector did not take %s", messaging.ErrNotConfirmed, routingKey)
 	}
 	b.hub.HandleDelivery(ctx, d)
+	b.alarms.HandleDelivery(ctx, d)
 	return nil
 }
 
@@ -96,12 +100,24 @@ func run(ctx context.Context, log *slog.Logger, stdout io.Writer, dataDir, bind,
 	}
 	c := collector.New(store, log)
 	hub := livestream.NewHub(64)
+	// Alarms are evaluated here too, and call their webhooks (there is no
+	// bus for notifications, nor Keystone for instance actions).
+	engine := alarms.NewEngine(store, alarms.EngineConfig{Refresh: 2 * time.Second,
+		Actions: &alarms.Actions{HTTP: &http.Client{Timeout: 10 * time.Second}}, OnTransition: func(t alarms.Transition) {
+			if raw, err := json.Marshal(t.Payload()); err == nil {
+				hub.Alarm(raw)
+			}
+		}}, log.With("part", "alarms"))
 	hostname, _ := os.Hostname()
 	a := agent.New(agent.Config{Host: hostname, LibvirtURI: uri, Interval: interval, Timeout: 5 * time.Second},
-		hypervisor.Dial, bus{c, hub}, sp, log)
+		hypervisor.Dial, bus{c, hub, engine}, sp, log)
 	enforcer, err := policy.New("")
 	if err != nil {
 		return err
+	}
+	// Every caller of the all-in-one is system-scoped: it may manage alarms.
+	for _, rule := range []string{"vmmon:alarm:create", "vmmon:alarm:create:host", "vmmon:alarm:update", "vmmon:alarm:delete"} {
+		enforcer.SetScopes(rule, "project", "system")
 	}
 	srv := api.New(api.Config{Store: store, Validator: auth.NoAuth{}, Policy: enforcer, Log: log, Live: hub,
 		StaleAfter: 3, DownAfter: 10, MaxPoints: 10000, MaxLimit: 1000})
@@ -120,8 +136,9 @@ func run(ctx context.Context, log *slog.Logger, stdout io.Writer, dataDir, bind,
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- a.Run(ctx) }()
+	go func() { _ = engine.Run(ctx) }()
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- err

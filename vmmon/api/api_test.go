@@ -58,7 +58,7 @@ type setup struct {
 	store storage.Store
 }
 
-func newSetup(t *testing.T) *setup {
+func newSetup(t *testing.T, with ...func(*Config)) *setup {
 	t.Helper()
 	st, err := embedded.Open(t.TempDir(), storage.Retention{})
 	if err != nil {
@@ -92,8 +92,12 @@ func newSetup(t *testing.T) *setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Store: st, Validator: callers, Policy: pol, AuthURI: "http://keystone/v3", MaxPoints: 100, MaxLimit: 50, Log: quiet,
-		StaleAfter: 3, DownAfter: 10, Now: func() time.Time { return now }})
+	cfg := Config{Store: st, Validator: callers, Policy: pol, AuthURI: "http://keystone/v3", MaxPoints: 100, MaxLimit: 50, Log: quiet,
+		StaleAfter: 3, DownAfter: 10, Now: func() time.Time { return now }}
+	for _, f := range with {
+		f(&cfg)
+	}
+	s := New(cfg)
 	return &setup{t: t, srv: s.Handler(), store: st}
 }
 

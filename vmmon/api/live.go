@@ -78,7 +78,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if showHost {
 				data = smp.Full
 			}
-			if !write("id: %d\nevent: sample\ndata: %s\n\n", n, data) {
+			event := "sample"
+			if smp.Event != "" {
+				event = smp.Event
+			}
+			if !write("id: %d\nevent: %s\ndata: %s\n\n", n, event, data) {
 				return
 			}
 		case <-keepalive.C:

@@ -71,6 +71,11 @@ var responseTypes = []struct {
 	{"get", "/v1/hosts/{host}", "200", hostResponse{}},
 	{"get", "/v1/aggregates", "200", aggregatesResponse{}},
 	{"get", "/v1/aggregates/measures", "200", aggregateMeasuresResponse{}},
+	{"post", "/v1/alarms", "201", alarmResponse{}},
+	{"get", "/v1/alarms", "200", alarmsResponse{}},
+	{"get", "/v1/alarms/{id}", "200", alarmResponse{}},
+	{"patch", "/v1/alarms/{id}", "200", alarmResponse{}},
+	{"get", "/v1/alarms/{id}/history", "200", alarmHistoryResponse{}},
 }
 
 // readOpenAPI reads openapi.yaml into v.

@@ -196,7 +196,12 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, instanceResponse{Instance: view, Agent: agent, DataStale: agent.Status != "up", Latest: latest})
+	alarms, err := s.instanceAlarms(r, inst)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, instanceResponse{Instance: view, Agent: agent, Alarms: alarms, DataStale: agent.Status != "up", Latest: latest})
 }
 
 func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) {

@@ -72,6 +72,11 @@ type Config struct {
 	// StreamMaxLifetime ends a live stream, which the client may reopen
 	// (default 1 h); a stream also ends when its token expires.
 	StreamMaxLifetime time.Duration
+	// Alarms stores alarms; nil: the Store's, if it keeps them.
+	Alarms storage.Alarms
+	// Trusts makes the Keystone trusts of alarms with instance actions;
+	// nil: such alarms are refused.
+	Trusts TrustMaker
 	// Registry holds the figures served at /metrics (the API's own are
 	// added to it); nil is a registry of the server's own.
 	Registry *prometheus.Registry
@@ -113,6 +118,9 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if a, ok := cfg.Store.(storage.Alarms); ok && cfg.Alarms == nil {
+		cfg.Alarms = a
+	}
 	s := &Server{cfg: cfg, router: mux.NewRouter(), metrics: newMetrics(cfg.Registry, cfg.Live)}
 	r := s.router
 	r.Use(s.metrics.instrument)
@@ -138,6 +146,12 @@ func New(cfg Config) *Server {
 		{http.MethodGet, "/v1/hosts/{host}", s.getHost},
 		{http.MethodGet, "/v1/aggregates", s.aggregates},
 		{http.MethodGet, "/v1/aggregates/measures", s.aggregateMeasures},
+		{http.MethodPost, "/v1/alarms", s.createAlarm},
+		{http.MethodGet, "/v1/alarms", s.listAlarms},
+		{http.MethodGet, "/v1/alarms/{id}", s.getAlarm},
+		{http.MethodPatch, "/v1/alarms/{id}", s.updateAlarm},
+		{http.MethodDelete, "/v1/alarms/{id}", s.deleteAlarm},
+		{http.MethodGet, "/v1/alarms/{id}/history", s.alarmHistory},
 	} {
 		r.Handle(rt.path, s.authenticate(rt.h)).Methods(rt.method)
 	}

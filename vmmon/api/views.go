@@ -73,6 +73,7 @@ type agentView struct {
 // instanceResponse answers GET /v1/instances/{id}.
 type instanceResponse struct {
 	Agent     agentView            `json:"agent"`
+	Alarms    []instanceAlarmView  `json:"alarms"`
 	DataStale bool                 `json:"data_stale"`
 	Instance  instanceView         `json:"instance"`
 	Latest    []storage.MetricInfo `json:"latest"`
@@ -205,4 +206,68 @@ type aggregateMeasuresResponse struct {
 	GroupBy         string                `json:"group_by"`
 	Metric          string                `json:"metric"`
 	Start           time.Time             `json:"start"`
+}
+
+// alarmActionView is an action of an alarm: a webhook's secret is never
+// shown, only whether one is set.
+type alarmActionView struct {
+	Action     string `json:"action,omitempty"`
+	RebootType string `json:"reboot_type,omitempty"`
+	SecretSet  bool   `json:"secret_set,omitempty"`
+	Type       string `json:"type"`
+	URL        string `json:"url,omitempty"`
+}
+
+// alarmView is an alarm with its current state (components/schemas/Alarm).
+type alarmView struct {
+	Actions           []alarmActionView `json:"actions"`
+	Aggregation       string            `json:"aggregation"`
+	Comparison        string            `json:"comparison"`
+	CreatedAt         time.Time         `json:"created_at"`
+	Description       string            `json:"description"`
+	Enabled           bool              `json:"enabled"`
+	EvaluationPeriods int               `json:"evaluation_periods"`
+	Host              string            `json:"host,omitempty"`
+	ID                string            `json:"id"`
+	InstanceID        string            `json:"instance_id,omitempty"`
+	Links             []link            `json:"links"`
+	Metric            string            `json:"metric"`
+	Name              string            `json:"name"`
+	ProjectID         string            `json:"project_id"`
+	RepeatActions     bool              `json:"repeat_actions"`
+	Severity          string            `json:"severity"`
+	State             string            `json:"state"`
+	StateReason       string            `json:"state_reason"`
+	StateTimestamp    time.Time         `json:"state_timestamp"`
+	Target            string            `json:"target"`
+	Threshold         float64           `json:"threshold"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	UserID            string            `json:"user_id"`
+	Value             *float64          `json:"value"`
+	Window            int               `json:"window"`
+}
+
+// alarmResponse answers POST /v1/alarms and GET/PATCH /v1/alarms/{id}.
+type alarmResponse struct {
+	Alarm alarmView `json:"alarm"`
+}
+
+// alarmsResponse answers GET /v1/alarms.
+type alarmsResponse struct {
+	Alarms      []alarmView `json:"alarms"`
+	AlarmsLinks []link      `json:"alarms_links"`
+}
+
+// alarmHistoryResponse answers GET /v1/alarms/{id}/history.
+type alarmHistoryResponse struct {
+	History      []storage.AlarmHistory `json:"history"`
+	HistoryLinks []link                 `json:"history_links"`
+}
+
+// instanceAlarmView is an alarm on an instance, as GET /v1/instances/{id} shows it.
+type instanceAlarmView struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Severity string `json:"severity"`
+	State    string `json:"state"`
 }

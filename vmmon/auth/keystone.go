@@ -322,3 +322,20 @@ func (k *Keystone) ask(ctx context.Context, token string) (*Caller, error) {
 
 // ServiceToken returns the vmmon service user's current token.
 func (k *Keystone) ServiceToken() string { return k.provider.Token() }
+
+// ServiceUserID returns the vmmon service user's id, from its token.
+func (k *Keystone) ServiceUserID(ctx context.Context) (string, error) {
+	k.renew(ctx)
+	res, ok := k.provider.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		return "", fmt.Errorf("%w: the service user has no token", ErrUnavailable)
+	}
+	u, err := res.ExtractUser()
+	if err != nil {
+		return "", fmt.Errorf("%w: reading the service user's token: %w", ErrUnavailable, err)
+	}
+	return u.ID, nil
+}
+
+// IdentityURL is Keystone's identity v3 endpoint the validator calls.
+func (k *Keystone) IdentityURL() string { return k.identity.Endpoint }

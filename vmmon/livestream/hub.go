@@ -33,8 +33,31 @@ type Subscriber struct {
 }
 
 // Sample is one instance's sample as JSON, with its host (Full, for those
-// allowed to see hosts) and without (Public).
-type Sample struct{ Full, Public []byte }
+// allowed to see hosts) and without (Public). Event names it in the
+// stream: "" is a sample, "alarm" an alarm's transition.
+type Sample struct {
+	Full, Public []byte
+	Event        string
+}
+
+// AlarmKind is the routing key prefix of alarm transitions on the bus
+// (alarms.<alarm id>), which collectors publish for live streams.
+const AlarmKind = "alarms"
+
+// AlarmEvent is the event type of the messages that carry them.
+const AlarmEvent = "vmmon.alarm.state_change"
+
+// Alarm hands an alarm transition's payload (JSON with instance_id) to the
+// instance's clients.
+func (h *Hub) Alarm(payload []byte) {
+	var p struct {
+		InstanceID string `json:"instance_id"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.InstanceID == "" {
+		return
+	}
+	h.publish(p.InstanceID, Sample{Full: payload, Public: payload, Event: "alarm"})
+}
 
 // NewHub returns a hub that keeps at most buffer events per client.
 func NewHub(buffer int) *Hub {
@@ -102,6 +125,12 @@ func (h *Hub) publish(id string, data Sample) {
 // HandleDelivery takes an agent batch from the bus and publishes each
 // streamed instance's sample.
 func (h *Hub) HandleDelivery(_ context.Context, d messaging.Delivery) messaging.Outcome {
+	if strings.HasPrefix(d.RoutingKey, AlarmKind+".") {
+		if m, err := messaging.Decode(d.Body); err == nil && m.EventType == AlarmEvent {
+			h.Alarm(m.Payload)
+		}
+		return messaging.Ack
+	}
 	if !strings.HasPrefix(d.RoutingKey, agentmsg.KindSamples+".") {
 		return messaging.Ack
 	}

@@ -2,6 +2,7 @@ package livestream
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,32 @@ func TestHub(t *testing.T) {
 	}
 	if n := h.Clients(); n != 2 {
 		t.Errorf("%d clients; want 2 (the dropped one gone)", n)
+	}
+}
+
+// An alarm transition on the bus reaches the streams of its instance as
+// an "alarm" event.
+func TestHubAlarmEvent(t *testing.T) {
+	h := NewHub(4)
+	s, _ := h.Subscribe("i1", "u1", 0)
+	other, _ := h.Subscribe("i2", "u1", 0)
+	m, err := messaging.NewMessage("vmmon-collector:x", AlarmEvent, "INFO", map[string]any{"alarm_id": "a", "instance_id": "i1", "current": "alarm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := messaging.Encode(m)
+	h.HandleDelivery(context.Background(), messaging.Delivery{RoutingKey: AlarmKind + ".a", Body: body})
+	select {
+	case got := <-s.C:
+		if got.Event != "alarm" || !strings.Contains(string(got.Public), `"current":"alarm"`) {
+			t.Errorf("event %q: %s", got.Event, got.Public)
+		}
+	default:
+		t.Fatal("no alarm event")
+	}
+	select {
+	case got := <-other.C:
+		t.Errorf("another instance's stream got %s", got.Public)
+	default:
 	}
 }

@@ -64,6 +64,23 @@ var Defaults = []Default{
 	{Name: "vmmon:instance:action", Check: "rule:context_is_admin or rule:project_member",
 		Description: "Run an action on an instance through Nova (which checks its own policy with the caller's token).",
 		Operations:  []string{"POST /v1/instances/{id}/actions"}, Scopes: projectOnly},
+	{Name: "vmmon:alarm:list", Check: "role:reader", Description: "List the alarms of one's own project.",
+		Operations: []string{"GET /v1/alarms"}, Scopes: projectOrSystem},
+	{Name: "vmmon:alarm:list:all_projects", Check: "rule:cloud_reader",
+		Description: "List the alarms of every project (all_projects=true, or any listing with a system-scoped token) or of another (project_id=).",
+		Operations:  []string{"GET /v1/alarms"}, Scopes: projectOrSystem},
+	{Name: "vmmon:alarm:get", Check: "rule:cloud_reader or rule:project_reader",
+		Description: "Show an alarm, its state and its history, and the alarms of an instance.",
+		Operations:  []string{"GET /v1/alarms/{id}", "GET /v1/alarms/{id}/history", "GET /v1/instances/{id}"}, Scopes: projectOrSystem},
+	{Name: "vmmon:alarm:create", Check: "rule:context_is_admin or rule:project_member",
+		Description: "Create an alarm on an instance or the project.",
+		Operations:  []string{"POST /v1/alarms"}, Scopes: projectOnly},
+	{Name: "vmmon:alarm:create:host", Check: "rule:context_is_admin",
+		Description: "Create an alarm on a compute host.", Operations: []string{"POST /v1/alarms"}, Scopes: projectOnly},
+	{Name: "vmmon:alarm:update", Check: "rule:context_is_admin or rule:project_member",
+		Description: "Change an alarm.", Operations: []string{"PATCH /v1/alarms/{id}"}, Scopes: projectOnly},
+	{Name: "vmmon:alarm:delete", Check: "rule:context_is_admin or rule:project_member",
+		Description: "Delete an alarm.", Operations: []string{"DELETE /v1/alarms/{id}"}, Scopes: projectOnly},
 	{Name: "vmmon:host:list", Check: "rule:cloud_reader", Description: "List compute hosts and their agents.",
 		Operations: []string{"GET /v1/hosts"}, Scopes: projectOrSystem},
 	{Name: "vmmon:host:get", Check: "rule:cloud_reader", Description: "Show a compute host and its agent.",
@@ -113,6 +130,10 @@ func New(path string) (*Enforcer, error) {
 	}
 	return e, nil
 }
+
+// SetScopes replaces the token scopes a rule accepts (as for a process
+// whose callers all have one scope, such as the all-in-one's).
+func (e *Enforcer) SetScopes(rule string, scopes ...string) { e.scopes[rule] = scopes }
 
 // Allowed checks the named rule, its token scope first. An unknown rule denies.
 func (e *Enforcer) Allowed(rule string, c *Credentials, t Target) bool {

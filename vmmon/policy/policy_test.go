@@ -105,6 +105,22 @@ func TestRuleLanguage(t *testing.T) {
 		{"vmmon:host:list", scoped("domain", "admin"), nil, false},
 		{"vmmon:instance:list", scoped("unscoped"), Target{"project_id": ""}, false},
 		{"vmmon:instance:list", scoped("system"), Target{"project_id": ""}, false},
+		// Alarms: readers read, members write, host alarms are the administrator's.
+		{"vmmon:alarm:get", creds("p", "reader"), Target{"project_id": "p"}, true},
+		{"vmmon:alarm:get", creds("p", "reader"), Target{"project_id": "q"}, false},
+		{"vmmon:alarm:get", scoped("system", "reader"), Target{"project_id": "q"}, true},
+		{"vmmon:alarm:create", creds("p", "reader"), Target{"project_id": "p"}, false},
+		{"vmmon:alarm:create", creds("p", "member", "reader"), Target{"project_id": "p"}, true},
+		{"vmmon:alarm:create", creds("p", "member", "reader"), Target{"project_id": "q"}, false},
+		{"vmmon:alarm:create", scoped("system", "admin"), Target{"project_id": "p"}, false},
+		{"vmmon:alarm:create:host", creds("p", "member", "reader"), Target{"project_id": "p"}, false},
+		{"vmmon:alarm:create:host", creds("p", "admin"), Target{"project_id": "p"}, true},
+		{"vmmon:alarm:update", creds("p", "member"), Target{"project_id": "p"}, true},
+		{"vmmon:alarm:update", creds("p", "reader"), Target{"project_id": "p"}, false},
+		{"vmmon:alarm:delete", creds("q", "member"), Target{"project_id": "p"}, false},
+		{"vmmon:alarm:delete", creds("p", "member"), Target{"project_id": "p"}, true},
+		{"vmmon:alarm:list:all_projects", creds("p", "member", "reader"), Target{"project_id": ""}, false},
+		{"vmmon:alarm:list", scoped("domain", "admin"), Target{"project_id": ""}, false},
 	}
 	for _, c := range cases {
 		if got := e.Allowed(c.rule, c.creds, c.target); got != c.want {

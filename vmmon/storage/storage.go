@@ -260,6 +260,8 @@ type Store interface {
 	ListActions(ctx context.Context, instanceID string) ([]Action, error)
 	ActionByRequestID(ctx context.Context, requestID string) (Action, error)
 
+	Alarms
+
 	Close() error
 }
 

@@ -23,6 +23,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/service"
 	"opendev.org/openstack/vmmon/vmmon/storage/backend"
+	"opendev.org/openstack/vmmon/vmmon/trusts"
 )
 
 // PolicyPath resolves [oslo_policy] policy_file: a relative name is looked up
@@ -121,7 +122,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 	if authURI == "" {
 		authURI = conf.Authtoken.AuthURL.Get(c)
 	}
-	// The live stream reads the agents' samples from a queue of this process's own.
+	// The live stream reads the agents' samples and the collectors' alarm transitions from a queue of this process's own.
 	hub := livestream.NewHub(64)
 	opts, err := messaging.OptionsFromConfig(c, conf.Common.TransportURL, "vmmon-api", log)
 	if err != nil {
@@ -129,7 +130,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 	}
 	host, _ := os.Hostname()
 	live := messaging.NewConsumer(opts, messaging.Queue{Name: fmt.Sprintf("vmmon-api-live.%s.%d", host, os.Getpid()), Transient: true,
-		Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*"}}}})
+		Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: conf.Common.Exchange.Get(c)}, RoutingKeys: []string{"samples.*", livestream.AlarmKind + ".*"}}}})
 	go func() {
 		if err := live.Run(ctx, hub.HandleDelivery); err != nil {
 			log.Error("live stream stopped", "error", err)
@@ -138,8 +139,12 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 	runner := &actions.Runner{Store: store, Now: time.Now, Timeout: conf.Nova.ActionTimeout.Get(c)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Alarms' instance actions run with Keystone trusts, which only a
+	// vmmon-api validating Keystone tokens can make.
+	var trustMaker api.TrustMaker
 	if k, ok := validator.(*auth.Keystone); ok {
 		registerKeystone(reg, k)
+		trustMaker = &trusts.Maker{IdentityURL: k.IdentityURL(), Trustee: k.ServiceUserID}
 	}
 	requestTimeout := conf.API.RequestTimeout.Get(c)
 	srv := api.New(api.Config{Store: store, Validator: validator, Policy: enforcer, Log: log, AuthURI: authURI, Live: hub, Actions: runner,
@@ -147,7 +152,7 @@ func RunAPI(ctx context.Context, p *service.Process) int {
 		StaleAfter: conf.Collector.StaleMultiplier.Get(c), DownAfter: conf.Collector.DownMultiplier.Get(c),
 		HealthDisableFile: conf.Healthcheck.DisableByFilePath.Get(c), Retention: backend.Retention(c),
 		RequestTimeout: requestTimeout, StreamsPerUser: conf.API.StreamsPerUser.Get(c),
-		StreamMaxLifetime: conf.API.StreamMaxLifetime.Get(c), Registry: reg})
+		StreamMaxLifetime: conf.API.StreamMaxLifetime.Get(c), Registry: reg, Trusts: trustMaker})
 	addr := net.JoinHostPort(bindHost, fmt.Sprint(conf.API.BindPort.Get(c)))
 	httpSrv := NewHTTPServer(addr, srv.Handler(), c)
 	errs := make(chan error, 1)

@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the schema this code reads and writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // schema lists, per version, the statements that bring the previous version
 // to it. {ks} is the keyspace; {raw_ttl} and friends the retentions.
@@ -95,6 +95,21 @@ var schema = map[int][]string{
 		`CREATE TABLE IF NOT EXISTS {ks}.group_names (kind text, metric text, name text, PRIMARY KEY ((kind, metric), name))
 			WITH default_time_to_live = {hour_ttl}`,
 		`CREATE TABLE IF NOT EXISTS {ks}.metric_units (metric text PRIMARY KEY, unit text)`,
+	},
+	// Alarms (alarms.go): definitions and their lookups (each shard's row
+	// holding its alarms' definitions, which evaluators read), states written
+	// with lightweight transactions on their version, histories newest
+	// first, and which store evaluates each shard of alarms.
+	4: {
+		`CREATE TABLE IF NOT EXISTS {ks}.alarms (id text PRIMARY KEY, data text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarms_by_project (project_id text, id text, PRIMARY KEY ((project_id), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarms_by_instance (instance_id text, id text, PRIMARY KEY ((instance_id), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarms_by_shard (shard int, id text, data text, PRIMARY KEY ((shard), id))`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarm_states (id text PRIMARY KEY, version bigint, data text)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarm_history (alarm_id text, id text, data text,
+			PRIMARY KEY ((alarm_id), id)) WITH CLUSTERING ORDER BY (id DESC)`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarm_leases (shard int PRIMARY KEY, owner text) WITH gc_grace_seconds = 3600`,
+		`CREATE TABLE IF NOT EXISTS {ks}.alarm_shard_changes (shard int PRIMARY KEY, mark text)`,
 	},
 }
 

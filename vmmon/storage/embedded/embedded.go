@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +25,8 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Layout 2 added
 // the buckets of fleet views (aggregates.go).
-const SchemaVersion = 2
+// Layout 3, the buckets of alarms (alarms.go).
+const SchemaVersion = 3
 
 var (
 	bMeta        = []byte("meta")
@@ -43,7 +45,7 @@ var (
 	bGroups      = []byte("groups")
 	bUnits       = []byte("metric_units")
 	allBuckets   = [][]byte{bMeta, bRaw, bMinute, bHour, bMetrics, bInstances, bEvents, bHosts, bHostBatches, bActions, bActionsReq, bActionsKey,
-		bMembers, bGroups, bUnits}
+		bMembers, bGroups, bUnits, bAlarms, bAlarmStates, bAlarmHistory}
 	keyVersion = []byte("schema_version")
 )
 
@@ -54,6 +56,12 @@ type Store struct {
 	now       func() time.Time
 	lastPrune time.Time
 	keysSwept time.Time // when expired idempotency keys were last forgotten (under bolt's write lock)
+
+	leaseMu sync.Mutex
+	leases  map[int]lease // alarm shards' leases (alarms.go)
+	// Each alarm shard's change mark (alarms.go), under leaseMu.
+	changes   map[int]string
+	changeSeq uint64
 }
 
 // PruneEvery is how often ProcessRollups scans for expired points.

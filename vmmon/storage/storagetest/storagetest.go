@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"Hosts", testHosts},
 		{"Actions", testActions},
+		{"Alarms", testAlarms},
+		{"AlarmLeases", testAlarmLeases},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}

@@ -1,0 +1,2 @@
+// Package testing tests the alarms client against canned bodies.
+package testing
