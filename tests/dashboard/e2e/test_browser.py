@@ -287,10 +287,16 @@ def test_admin_sees_the_hosts(browser, horizon, bed, stack, known, clients,
     # minute of them.
     start = (datetime.datetime.now(datetime.timezone.utc) -
              datetime.timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The host load and the busiest instances come from different rollup
+    # rows, which can land seconds apart: wait for both, as the page shows
+    # both.
     until("a per-host load in vmmon", 180, lambda: any(
         g.get("host") == host for g in clients["admin"].aggregates.list(
             "cpu_util", group_by="host", aggregation="sum", start=start,
             all_projects=True)), 3)
+    until("the fleet's busiest instances in vmmon", 60,
+          lambda: clients["admin"].aggregates.list(
+              "cpu_util", limit=10, start=start, all_projects=True), 3)
     browser.get(horizon["base"] + ADMIN_PANEL)
     wait(browser, "the hosts table", 30, lambda: browser.find_elements(
         By.CSS_SELECTOR, "#hosts tbody tr[data-object-id]"))
