@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
+	"opendev.org/openstack/vmmon/vmmon-agent/footprint"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
 	"opendev.org/openstack/vmmon/vmmon-agent/spool"
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
@@ -71,8 +72,9 @@ func run(ctx context.Context, p *service.Process, once bool, stdout io.Writer) i
 	}
 	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: conf.Common.Exchange.Get(c)})
 	defer pub.Close()
+	fp := footprint.Apply()
 	log.Info("vmmon-agent starting", "host", host, "libvirt_uri", cfg.LibvirtURI, "interval", cfg.Interval,
-		"transport_url", opts.URL.Redacted())
+		"transport_url", opts.URL.Redacted(), "gc_percent", fp.GCPercent, "malloc_arena_max", fp.ArenaMax)
 	a := agent.New(cfg, hypervisor.Dial, pub, sp, log)
 	if addr := conf.Agent.MetricsBind.Get(c); addr != "" {
 		go func() {
