@@ -71,28 +71,7 @@ func (s *Store) GetAlarm(ctx context.Context, id string) (storage.Alarm, error) 
 
 // ListAlarms pages through alarms by id.
 func (s *Store) ListAlarms(ctx context.Context, q storage.AlarmQuery) ([]storage.Alarm, error) {
-	out := []storage.Alarm{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bAlarms).Cursor()
-		k, v := c.First()
-		if q.Marker != "" {
-			k, v = c.Seek([]byte(q.Marker))
-			if k != nil && string(k) == q.Marker {
-				k, v = c.Next()
-			}
-		}
-		for ; k != nil && (q.Limit <= 0 || len(out) < q.Limit); k, v = c.Next() {
-			var a storage.Alarm
-			if err := json.Unmarshal(v, &a); err != nil {
-				return err
-			}
-			if q.Match(a) {
-				out = append(out, a)
-			}
-		}
-		return nil
-	})
-	return out, err
+	return listJSON(s.db, bAlarms, q.Marker, q.Limit, q.Match)
 }
 
 // AlarmsOfShard lists the alarms of one shard.

@@ -379,6 +379,33 @@ func getJSON(b *bolt.Bucket, key string, dst any) error {
 	return json.Unmarshal(v, dst)
 }
 
+// listJSON pages through a bucket of JSON values in key order: those after
+// marker that match, at most limit of them (all when limit is 0).
+func listJSON[T any](db *bolt.DB, bucket []byte, marker string, limit int, match func(T) bool) ([]T, error) {
+	out := []T{}
+	err := db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		k, v := c.First()
+		if marker != "" {
+			k, v = c.Seek([]byte(marker))
+			if k != nil && string(k) == marker {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			var item T
+			if err := json.Unmarshal(v, &item); err != nil {
+				return err
+			}
+			if match(item) {
+				out = append(out, item)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 func putJSON(b *bolt.Bucket, key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -411,28 +438,7 @@ func (s *Store) GetInstance(ctx context.Context, id string) (storage.Instance, e
 
 // ListInstances pages through instances by id.
 func (s *Store) ListInstances(ctx context.Context, q storage.InstanceQuery) ([]storage.Instance, error) {
-	out := []storage.Instance{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bInstances).Cursor()
-		k, v := c.First()
-		if q.Marker != "" {
-			k, v = c.Seek([]byte(q.Marker))
-			if k != nil && string(k) == q.Marker {
-				k, v = c.Next()
-			}
-		}
-		for ; k != nil && (q.Limit <= 0 || len(out) < q.Limit); k, v = c.Next() {
-			var inst storage.Instance
-			if err := json.Unmarshal(v, &inst); err != nil {
-				return err
-			}
-			if q.Match(inst) {
-				out = append(out, inst)
-			}
-		}
-		return nil
-	})
-	return out, err
+	return listJSON(s.db, bInstances, q.Marker, q.Limit, q.Match)
 }
 
 func eventKey(e storage.Event) []byte {
