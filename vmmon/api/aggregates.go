@@ -42,20 +42,9 @@ func (s *Server) aggregateQuery(w http.ResponseWriter, r *http.Request, q url.Va
 		fail(w, r, http.StatusBadRequest, "vmmon.query.missing_metric", "metric is required: the metric to fold, such as cpu_util.")
 		return aq, false
 	}
-	switch all := q.Get("all_projects"); all {
-	case "", "false", "0":
-	case "true", "1":
-		aq.ProjectID = ""
-	default:
-		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_all_projects", fmt.Sprintf("all_projects %q: expected true or false.", all))
-		return aq, false
-	}
-	if p := q.Get("project_id"); p != "" {
-		aq.ProjectID = p
-	}
-	if (aq.ProjectID == "" || aq.ProjectID != caller.ProjectID) &&
-		!s.authorize(w, r, "vmmon:instance:list:all_projects", policy.Target{"project_id": aq.ProjectID},
-			"Only a cloud administrator or reader may fold the instances of other projects.") {
+	var ok bool
+	if aq.ProjectID, ok = s.projectScope(w, r, q, "vmmon:instance:list:all_projects",
+		"Only a cloud administrator or reader may fold the instances of other projects."); !ok {
 		return aq, false
 	}
 	if !s.authorize(w, r, "vmmon:aggregate:get", policy.Target{"project_id": aq.ProjectID}, "") {

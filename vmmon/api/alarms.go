@@ -254,20 +254,8 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	query := storage.AlarmQuery{ProjectID: caller.ProjectID, InstanceID: strings.ToLower(q.Get("instance_id")), Marker: q.Get("marker")}
-	switch all := q.Get("all_projects"); all {
-	case "", "false", "0":
-	case "true", "1":
-		query.ProjectID = ""
-	default:
-		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_all_projects", fmt.Sprintf("all_projects %q: expected true or false.", all))
-		return
-	}
-	if p := q.Get("project_id"); p != "" {
-		query.ProjectID = p
-	}
-	if (query.ProjectID == "" || query.ProjectID != caller.ProjectID) &&
-		!s.authorize(w, r, "vmmon:alarm:list:all_projects", policy.Target{"project_id": query.ProjectID},
-			"Only a cloud administrator or reader may list the alarms of other projects.") {
+	if query.ProjectID, ok = s.projectScope(w, r, q, "vmmon:alarm:list:all_projects",
+		"Only a cloud administrator or reader may list the alarms of other projects."); !ok {
 		return
 	}
 	if v := q.Get("instance_id"); v != "" && !validID(v) {

@@ -37,6 +37,30 @@ func (s *Server) hostStatus(h storage.Host) (string, float64) {
 	return "up", seconds(age)
 }
 
+// projectScope reads all_projects and project_id: the project a list or a
+// fold is for, "" for every project. The caller's own project needs no more
+// than the request's own rule; another, or all, needs rule too, refused with
+// refusal. False when it has answered.
+func (s *Server) projectScope(w http.ResponseWriter, r *http.Request, q url.Values, rule, refusal string) (string, bool) {
+	caller := callerOf(r)
+	project := caller.ProjectID
+	switch all := q.Get("all_projects"); all {
+	case "", "false", "0":
+	case "true", "1":
+		project = ""
+	default:
+		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_all_projects", fmt.Sprintf("all_projects %q: expected true or false.", all))
+		return "", false
+	}
+	if p := q.Get("project_id"); p != "" {
+		project = p
+	}
+	if (project == "" || project != caller.ProjectID) && !s.authorize(w, r, rule, policy.Target{"project_id": project}, refusal) {
+		return "", false
+	}
+	return project, true
+}
+
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	q, ok := params(w, r, "project_id", "all_projects", "host", "state", "name", "flavor", "changes-since", "deleted", "sort", "limit", "marker")
 	if !ok {
@@ -50,21 +74,8 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	// (a system-scoped token) every project, if the all-projects rule lets it.
 	query := storage.InstanceQuery{ProjectID: caller.ProjectID, Host: q.Get("host"), State: q.Get("state"), Marker: q.Get("marker"),
 		NameContains: q.Get("name"), Flavor: q.Get("flavor"), Deleted: storage.HideDeleted}
-	all := q.Get("all_projects")
-	switch all {
-	case "", "false", "0":
-	case "true", "1":
-		query.ProjectID = ""
-	default:
-		fail(w, r, http.StatusBadRequest, "vmmon.query.bad_all_projects", fmt.Sprintf("all_projects %q: expected true or false.", all))
-		return
-	}
-	if p := q.Get("project_id"); p != "" {
-		query.ProjectID = p
-	}
-	if (query.ProjectID == "" || query.ProjectID != caller.ProjectID) &&
-		!s.authorize(w, r, "vmmon:instance:list:all_projects", policy.Target{"project_id": query.ProjectID},
-			"Only a cloud administrator or reader may list the instances of other projects.") {
+	if query.ProjectID, ok = s.projectScope(w, r, q, "vmmon:instance:list:all_projects",
+		"Only a cloud administrator or reader may list the instances of other projects."); !ok {
 		return
 	}
 	if q.Get("host") != "" && !s.authorize(w, r, "vmmon:instance:host", policy.Target{"project_id": query.ProjectID},
