@@ -5,15 +5,12 @@ package functional
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
-	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
-	"opendev.org/openstack/vmmon/vmmon-agent/spool"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/storage"
 	"opendev.org/openstack/vmmon/vmmon/storage/cassandra"
@@ -44,23 +41,8 @@ func startAlarmRig(t *testing.T, interval time.Duration, extra string) *alarmRig
 	cleanup(t, url, []string{ex, prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
 	opts := rabbitOptions(t, url)
 	host := "bed-alarms"
-	sp, _ := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
-	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
-	ag := agent.New(agent.Config{Host: host, LibvirtURI: env.Get(t, "VMMON_LIBVIRT_URI"), Interval: interval, Timeout: 5 * time.Second},
-		hypervisor.Dial, pub, sp, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = ag.Run(ctx); close(done) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-			pub.Close()
-		}
-	}
-	t.Cleanup(stop)
+	stop := runAgent(t, opts, ex, agent.Config{Host: host, LibvirtURI: env.Get(t, "VMMON_LIBVIRT_URI"), Interval: interval,
+		Timeout: 5 * time.Second})
 	cfg := writeConfig(t, readFile(t, collectorConfig(t, env, store.Keyspace(), ex, prefix))+
 		"[alarms]\nlease_ttl = 6\nrefresh_interval = 1\n"+extra)
 	return &alarmRig{env: env, store: store, bin: buildCmd(t, "vmmon/cmd/vmmon-collector"), cfg: cfg,

@@ -44,15 +44,27 @@ func startStreamWith(t *testing.T, url string, opts messaging.Options, interval 
 	seen := &agentStream{}
 	startConsumer(t, opts, messaging.Queue{Name: tap, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
 		RoutingKeys: []string{"samples.*"}}}}, seen.handler(t))
-	sp, _ := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
+	stop := runAgent(t, opts, ex, agent.Config{Host: "bed-stream", LibvirtURI: env.Get(t, "VMMON_LIBVIRT_TEST_URI_200"),
+		Interval: interval, Timeout: 5 * time.Second})
+	return &streamRig{ex: ex, seen: seen, stop: stop}
+}
+
+// runAgent runs an agent inside the test, with a spool of its own,
+// publishing to the exchange ex until stop (called at the test's end, if
+// not before).
+func runAgent(t *testing.T, opts messaging.Options, ex string, cfg agent.Config) (stop func()) {
+	t.Helper()
+	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub := messaging.NewPublisher(opts, messaging.Exchange{Name: ex})
-	ag := agent.New(agent.Config{Host: "bed-stream", LibvirtURI: env.Get(t, "VMMON_LIBVIRT_TEST_URI_200"), Interval: interval,
-		Timeout: 5 * time.Second}, hypervisor.Dial, pub, sp, nil)
+	ag := agent.New(cfg, hypervisor.Dial, pub, sp, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = ag.Run(ctx); close(done) }()
 	stopped := false
-	stop := func() {
+	stop = func() {
 		if !stopped {
 			stopped = true
 			cancel()
@@ -61,7 +73,7 @@ func startStreamWith(t *testing.T, url string, opts messaging.Options, interval 
 		}
 	}
 	t.Cleanup(stop)
-	return &streamRig{ex: ex, seen: seen, stop: stop}
+	return stop
 }
 
 // finish stops the agent, waits (up to wait) until the collector stored every
