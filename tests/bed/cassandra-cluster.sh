@@ -73,7 +73,9 @@ replace)
 	[ "$2" != 1 ] || die "node 1 is the seed: replace node 2 or 3"
 	node "$2" stop
 	rm -rf "${ROOT:?}/node$2"
-	VMMON_CASSANDRA_REPLACE=$(addr "$2") node "$2" start
+	# The replacement streams every row from the others before it serves:
+	# on a small machine, minutes.
+	VMMON_CASSANDRA_READY_SECS=${VMMON_CASSANDRA_READY_SECS:-600} VMMON_CASSANDRA_REPLACE=$(addr "$2") node "$2" start
 	;;
 hosts) echo "$(addr 1),$(addr 2),$(addr 3)" ;;
 nodetool)

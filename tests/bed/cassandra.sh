@@ -90,10 +90,11 @@ start() {
 	setsid "$java" "${jvm[@]}" -cp "$LIB/*" org.apache.cassandra.service.CassandraDaemon \
 		>"$OUT" 2>&1 </dev/null &
 	echo $! >"$PIDFILE"
-	local deadline=$(($(date +%s) + 180))
+	local wait=${VMMON_CASSANDRA_READY_SECS:-180}
+	local deadline=$(($(date +%s) + wait))
 	until cql_ready; do
 		pid_alive "$PIDFILE" || die "cassandra exited; see $OUT and $DIR/logs/system.log"
-		[ "$(date +%s)" -lt "$deadline" ] || die "cassandra not ready after 180s; see $DIR/logs/system.log"
+		[ "$(date +%s)" -lt "$deadline" ] || die "cassandra not ready after ${wait}s; see $DIR/logs/system.log"
 		sleep 1
 	done
 	printf 'cassandra-ready %d ms\n' "$(($(now_ms) - t0))" >>"$VMMON_BED/timings"

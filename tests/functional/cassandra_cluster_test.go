@@ -166,12 +166,23 @@ func TestCassandraCluster(t *testing.T) {
 	base, _, _ := runAPI(t, writeConfig(t, fmt.Sprintf("[DEFAULT]\nauth_strategy = noauth\ntransport_url = %s\n[api]\nbind_host = 127.0.0.1\nbind_port = %d\n",
 		url, port)+section), port)
 	until(t, 60*time.Second, "three batches stored", func() bool { x, _, _ := rig.seen.snapshot(); return len(x) >= 3 })
+	// The load starts once the API knows the instance's cpu (before, it
+	// answers 400 "has no metric").
+	measures := base + "/v1/instances/7e57d000-0000-4000-8000-000000000001/metrics/cpu/measures?granularity=0"
+	until(t, 60*time.Second, "the instance's cpu in the API", func() bool {
+		resp, err := http.Get(measures)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	load := &apiLoad{lat: map[string][]time.Duration{}, errs: map[string]int{}, first: map[string]string{}}
 	load.enter("before")
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	inst := "7e57d000-0000-4000-8000-000000000001"
-	go load.run(ctx, []string{base + "/v1/instances/" + inst + "/metrics/cpu/measures?granularity=0",
+	go load.run(ctx, []string{measures,
 		base + "/v1/instances?limit=50", base + "/v1/instances/" + inst})
 	time.Sleep(15 * time.Second)
 
