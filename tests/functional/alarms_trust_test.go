@@ -19,9 +19,6 @@ import (
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
-	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
-	"opendev.org/openstack/vmmon/vmmon-agent/spool"
-	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/storage"
 )
 
@@ -201,14 +198,8 @@ func TestAlarmTrustActionThroughNova(t *testing.T) {
 	if err := os.WriteFile(xml, []byte(trustDomainXML(id, project)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sp, _ := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
-	pub := messaging.NewPublisher(rabbitOptions(t, rawURL), messaging.Exchange{Name: ex})
-	ag := agent.New(agent.Config{Host: env.Get(t, "VMMON_NOVA_FAKE_HOST"), LibvirtURI: "test://" + xml, Interval: time.Second,
-		Timeout: 5 * time.Second}, hypervisor.Dial, pub, sp, nil)
-	actx, stopAgent := context.WithCancel(ctx)
-	agentDone := make(chan struct{})
-	go func() { _ = ag.Run(actx); close(agentDone) }()
-	t.Cleanup(func() { stopAgent(); <-agentDone; pub.Close() })
+	runAgent(t, rabbitOptions(t, rawURL), ex, agent.Config{Host: env.Get(t, "VMMON_NOVA_FAKE_HOST"), LibvirtURI: "test://" + xml,
+		Interval: time.Second, Timeout: 5 * time.Second})
 
 	var acts []storage.Action
 	until(t, 90*time.Second, "the alarm's pause settled by Nova's notification", func() bool {
