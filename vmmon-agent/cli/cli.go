@@ -74,7 +74,7 @@ func run(ctx context.Context, p *service.Process, once bool, stdout io.Writer) i
 	defer pub.Close()
 	fp := footprint.Apply()
 	log.Info("vmmon-agent starting", "host", host, "libvirt_uri", cfg.LibvirtURI, "interval", cfg.Interval,
-		"transport_url", opts.URL.Redacted(), "gc_percent", fp.GCPercent, "malloc_arena_max", fp.ArenaMax)
+		"transport_url", opts.URL.Redacted(), "gc_percent", fp.GCPercent, "malloc_arena_max", fp.ArenaMax, "gomaxprocs", fp.MaxProcs)
 	a := agent.New(cfg, hypervisor.Dial, pub, sp, log)
 	if addr := conf.Agent.MetricsBind.Get(c); addr != "" {
 		go func() {

@@ -2,6 +2,10 @@
 
 package footprint
 
-func setArenaMax(int) bool { return false }
+func arenaMax() int { return 0 }
 
-func glibc() bool { return false }
+func arenas() int { return -1 }
+
+func mallocHere() {}
+
+func cArenaMax() int { return ArenaMax }
