@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"time"
+
+	"opendev.org/openstack/vmmon/vmmon-agent/scrape"
 )
 
 // WriteMetrics writes the agent's own figures (those of its heartbeat) as
@@ -45,19 +45,8 @@ func (a *Agent) WriteMetrics(ctx context.Context, w io.Writer) error {
 
 // ServeMetrics serves WriteMetrics at /metrics on addr until ctx ends.
 func (a *Agent) ServeMetrics(ctx context.Context, addr string) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		_ = a.WriteMetrics(r.Context(), w)
-	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+	srv := &scrape.Server{Path: "/metrics", Write: a.WriteMetrics}
+	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		return fmt.Errorf("[agent] metrics_bind %s: %w", addr, err)
 	}
 	return nil
