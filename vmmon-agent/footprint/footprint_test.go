@@ -110,7 +110,7 @@ func TestRelease(t *testing.T) {
 	before := free()
 	Release()
 	after := free()
-	if before < 8<<20 || after > before/4 {
+	if before < 4<<20 || after > before/4 {
 		t.Errorf("free heap held %d bytes after 16 MiB of garbage, %d after Release", before, after)
 	}
 }
