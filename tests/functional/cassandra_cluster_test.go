@@ -169,14 +169,7 @@ func TestCassandraCluster(t *testing.T) {
 	// The load starts once the API knows the instance's cpu (before, it
 	// answers 400 "has no metric").
 	measures := base + "/v1/instances/7e57d000-0000-4000-8000-000000000001/metrics/cpu/measures?granularity=0"
-	until(t, 60*time.Second, "the instance's cpu in the API", func() bool {
-		resp, err := http.Get(measures)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	until(t, 60*time.Second, "the instance's cpu in the API", func() bool { return answersOK(measures) })
 	load := &apiLoad{lat: map[string][]time.Duration{}, errs: map[string]int{}, first: map[string]string{}}
 	load.enter("before")
 	ctx, stopLoad := context.WithCancel(context.Background())

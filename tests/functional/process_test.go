@@ -46,15 +46,18 @@ func runAPI(t testing.TB, cfg string, port int) (string, *exec.Cmd, *strings.Bui
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	until(t, 30*time.Second, "vmmon-api answering /healthcheck", func() bool {
-		resp, err := http.Get(base + "/healthcheck")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	until(t, 30*time.Second, "vmmon-api answering /healthcheck", func() bool { return answersOK(base + "/healthcheck") })
 	return base, cmd, log
+}
+
+// answersOK says whether a GET of url answers 200.
+func answersOK(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // peakRSSMB returns a process's peak resident set size in MB.
