@@ -116,6 +116,19 @@ type loopAPI struct{ url string }
 // get reads path with token into out (when 200) and returns the status.
 func (a loopAPI) get(t *testing.T, path, token string, out any) int {
 	t.Helper()
+	code, body := a.fetch(t, path, token)
+	if code == http.StatusOK && out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, body)
+		}
+	}
+	return code
+}
+
+// fetch returns what path answers: its status and its body, of one request
+// (a second request for an error message may find the state moved on).
+func (a loopAPI) fetch(t *testing.T, path, token string) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest("GET", a.url+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -126,26 +139,11 @@ func (a loopAPI) get(t *testing.T, path, token string, out any) int {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusOK && out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			t.Fatalf("GET %s: %v in %s", path, err, body)
-		}
-	}
-	return resp.StatusCode
-}
-
-// body returns what path answers, for error messages.
-func (a loopAPI) body(t *testing.T, path, token string) string {
-	req, _ := http.NewRequest("GET", a.url+path, nil)
-	req.Header.Set("X-Auth-Token", token)
-	resp, err := http.DefaultClient.Do(req)
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err.Error()
+		t.Fatalf("GET %s: reading the body: %v", path, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return resp.StatusCode, body
 }
 
 // qemuStarted returns when the QEMU process of the running domain name
@@ -226,12 +224,15 @@ func (a loopAPI) measures(t *testing.T, id, metric, token string, start time.Tim
 	}
 	q := url.Values{"start": {start.UTC().Format(time.RFC3339)}, "granularity": {"raw"}, "all_devices": {"true"}}
 	path := "/v1/instances/" + id + "/metrics/" + metric + "/measures?" + q.Encode()
-	if code := a.get(t, path, token, &out); code != http.StatusOK {
-		body := a.body(t, path, token)
-		if code == http.StatusBadRequest && strings.Contains(body, "has no metric") {
-			return nil // not measured yet
-		}
+	code, body := a.fetch(t, path, token)
+	switch {
+	case code == http.StatusBadRequest && strings.Contains(string(body), "has no metric"):
+		return nil // not measured yet
+	case code != http.StatusOK:
 		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
 	return out.Measures.Series
 }
@@ -244,8 +245,12 @@ func (a loopAPI) events(t *testing.T, id, token string, start time.Time) []stora
 	}
 	q := url.Values{"start": {start.UTC().Format(time.RFC3339Nano)}, "limit": {"500"}}
 	path := "/v1/instances/" + id + "/events?" + q.Encode()
-	if code := a.get(t, path, token, &out); code != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, code, a.body(t, path, token))
+	code, body := a.fetch(t, path, token)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
 	slices.Reverse(out.Events)
 	return out.Events
