@@ -36,12 +36,16 @@ static void vmmonCopyError(virErrorPtr err) {
 // from Go: its info and, when it runs, its vCPUs' times (into *vcpus, which
 // the caller frees), and each disk's and NIC's counters (devs holds their
 // NUL-terminated names one after the other), recording each call's error.
-static int vmmonDomainRead(virConnectPtr c, const char *uuid, virDomainInfoPtr info, virErrorPtr err,
+// d is a reference of the caller's to the domain, which this releases, or
+// NULL when the caller has none: the domain is then looked up by uuid.
+static int vmmonDomainRead(virConnectPtr c, virDomainPtr d, const char *uuid, virDomainInfoPtr info, virErrorPtr err,
                            int wantVcpus, virVcpuInfoPtr *vcpus, int *nvcpus,
                            const char *devs, int ndisks, int nnics,
                            virDomainBlockStatsStruct *bstats, virDomainInterfaceStatsStruct *istats,
                            virErrorPtr deverrs) {
-	virDomainPtr d = virDomainLookupByUUIDString(c, uuid);
+	if (d == NULL) {
+		d = virDomainLookupByUUIDString(c, uuid);
+	}
 	if (d == NULL) {
 		vmmonCopyError(err);
 		return -1;
@@ -82,6 +86,8 @@ import "C"
 
 import (
 	"bytes"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"libvirt.org/go/libvirt"
@@ -91,8 +97,17 @@ import (
 // GetAllDomainStats looks each of a hundred-odd known names up in every
 // domain's parameters with a C call apiece, where one pass over them in Go
 // reads what libvirt returned.
+//
+// It also keeps a reference to each domain of the last bulk answer, so that
+// the per-domain calls of the same cycle need not look the domain up again
+// (through libvirtd, a round trip each).
 type rawConn struct {
 	ptr C.virConnectPtr
+
+	mu   sync.Mutex // over doms
+	doms map[string]C.virDomainPtr
+
+	lookups atomic.Int64 // domains looked up by UUID, for tests
 }
 
 func newRawConn(c *libvirt.Connect) (*rawConn, error) {
@@ -104,6 +119,7 @@ func newRawConn(c *libvirt.Connect) (*rawConn, error) {
 }
 
 func (r *rawConn) close() {
+	r.keepDomains(nil)
 	if r != nil && r.ptr != nil {
 		C.virConnectClose(r.ptr)
 		r.ptr = nil
@@ -132,6 +148,7 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 	}
 	defer C.virDomainStatsRecordListFree(records)
 	out := make([]Stats, 0, int(n))
+	doms := make(map[string]C.virDomainPtr, int(n))
 	var uuid [C.VIR_UUID_BUFLEN]C.uchar
 	for _, rec := range unsafe.Slice(records, int(n)) {
 		name := C.vmmonDomainIdent(rec.dom, &uuid[0])
@@ -147,9 +164,39 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 		s := conv.convert(params)
 		s.UUID = formatUUID(unsafe.Slice((*byte)(unsafe.Pointer(&uuid[0])), len(uuid)))
 		s.Name = C.GoString(name)
+		if C.virDomainRef(rec.dom) == 0 {
+			doms[s.UUID] = rec.dom
+		}
 		out = append(out, s)
 	}
+	r.keepDomains(doms)
 	return out, nil
+}
+
+// keepDomains replaces the domains kept with doms (references of their own),
+// releasing those kept before.
+func (r *rawConn) keepDomains(doms map[string]C.virDomainPtr) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	old := r.doms
+	r.doms = doms
+	r.mu.Unlock()
+	for _, d := range old {
+		C.virDomainFree(d)
+	}
+}
+
+// domain returns a new reference to the kept domain of uuid, or nil.
+func (r *rawConn) domain(uuid string) C.virDomainPtr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := r.doms[uuid]
+	if d != nil && C.virDomainRef(d) != 0 {
+		return nil
+	}
+	return d
 }
 
 // readParam reads one typed parameter; its name is interned by conv, so that
@@ -234,7 +281,11 @@ func (r *rawConn) readDomain(uuid string, vcpus bool, disks, nics []string) (*do
 	if vcpus {
 		wantVcpus = 1
 	}
-	rc := C.vmmonDomainRead(r.ptr, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
+	d := r.domain(uuid)
+	if d == nil {
+		r.lookups.Add(1)
+	}
+	rc := C.vmmonDomainRead(r.ptr, d, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
 		(*C.char)(unsafe.Pointer(&devs[0])), C.int(len(disks)), C.int(len(nics)), &block[0], &iface[0], &deverrs[0])
 	out := &domainReading{state: int(info.state), vcpus: int(info.nrVirtCpu), cpuTime: uint64(info.cpuTime),
 		memory: uint64(info.memory), maxMem: uint64(info.maxMem)}

@@ -1,0 +1,67 @@
+package hypervisor
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestDomainStatsKeepsBulkDomains reads libvirt's in-process test driver
+// (test:///default, one running domain): the per-domain calls after a bulk
+// call use the domains it answered with, and look a domain up only when the
+// bulk call did not give it.
+func TestDomainStatsKeepsBulkDomains(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		bulk        bool
+		wantLookups int64
+	}{
+		{"after a bulk call", true, 0},
+		{"without one", false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Dial("test:///default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			lc := c.(*libvirtConn)
+			refs, err := c.ListDomains()
+			if err != nil || len(refs) != 1 {
+				t.Fatalf("domains of test:///default: %v %v", refs, err)
+			}
+			if tc.bulk {
+				stats, err := c.BulkStats(AllGroups, false)
+				if err != nil || len(stats) != 1 || stats[0].UUID != refs[0].UUID {
+					t.Fatalf("bulk: %+v %v", stats, err)
+				}
+			}
+			s, err := c.DomainStats(refs[0].UUID, GroupCPU|GroupVCPU|GroupBalloon, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.State != "running" || s.Values["cpu.time"] == 0 || s.Values["vcpu.current"] == 0 || s.Values["balloon.maximum"] == 0 {
+				t.Errorf("stats: %+v", s)
+			}
+			if got := lc.raw.lookups.Load(); got != tc.wantLookups {
+				t.Errorf("%d lookups by UUID, want %d", got, tc.wantLookups)
+			}
+		})
+	}
+}
+
+// TestDomainStatsUnknown: a UUID that neither the bulk answer nor the driver
+// knows is a domain gone.
+func TestDomainStatsUnknown(t *testing.T) {
+	c, err := Dial("test:///default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.BulkStats(AllGroups, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DomainStats("00000000-0000-0000-0000-00000000abcd", GroupCPU, nil, nil)
+	if !errors.Is(err, ErrNoDomain) {
+		t.Errorf("got %v, want ErrNoDomain", err)
+	}
+}
