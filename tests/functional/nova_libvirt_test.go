@@ -22,6 +22,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/services"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
@@ -300,6 +301,39 @@ func eventNames(evs []agentmsg.Event) []string {
 	return out
 }
 
+// waitComputeService waits until Nova reports the nova-compute service of
+// host enabled and up.
+func waitComputeService(ctx context.Context, t *testing.T, env bedenv.Env, host string) {
+	t.Helper()
+	admin, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"),
+		Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compute, err := openstack.NewComputeV2(admin, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	t0 := time.Now()
+	until(t, 3*time.Minute, "nova-compute on "+host+" enabled and up", func() bool {
+		pages, err := services.List(compute, services.ListOpts{Binary: "nova-compute", Host: host}).AllPages(ctx)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		all, err := services.ExtractServices(pages)
+		if err != nil || len(all) != 1 {
+			last = fmt.Sprintf("%+v %v", all, err)
+			return false
+		}
+		last = fmt.Sprintf("%s, %s (%s)", all[0].Status, all[0].State, all[0].DisabledReason)
+		return all[0].Status == "enabled" && all[0].State == "up"
+	})
+	t.Logf("nova-compute on %s: %s after %s", host, last, time.Since(t0).Round(time.Second))
+}
+
 // The loop on a VM Nova really boots: a member boots a server on the
 // libvirt compute host (QEMU in software emulation) through Nova's API; a real
 // agent on that host finds the domain and names it from Nova's metadata; a
@@ -363,6 +397,11 @@ func TestNovaLibvirt(t *testing.T) {
 	token := member.Token()
 	alt := tokenFor(t, env, "alt-member", "alt-demo", pw)
 	removeLeftovers(t, compute)
+
+	// Nova disables the libvirt host's compute service while its libvirt
+	// connection is lost (another test restarts libvirtd) and offers no
+	// zone then: wait until the service is back.
+	waitComputeService(ctx, t, env, host)
 
 	// The member boots a server in the libvirt host's zone, on the Neutron
 	// stand-in's network (a NIC whose counters move).
