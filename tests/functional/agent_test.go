@@ -5,6 +5,7 @@ package functional
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,12 +322,29 @@ func TestAgentLibvirtdRestart(t *testing.T) {
 	uuid := env.Get(t, "VMMON_GUEST_UUID")
 	ra := startAgent(t, env.Get(t, "VMMON_LIBVIRT_URI"), time.Second)
 	until(t, 20*time.Second, "first batch", func() bool { b, _, _ := ra.stream.snapshot(); return len(b) >= 1 })
+	// A connection's lifecycle events end when the daemon goes: libvirt's
+	// close callback says so, nothing polls.
+	conn, err := hypervisor.Dial(env.Get(t, "VMMON_LIBVIRT_URI"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	eventsEnded := make(chan error, 1)
+	go func() { eventsEnded <- conn.Events(context.Background(), make(chan hypervisor.Event, 16)) }()
 	pid, err := os.ReadFile("/run/libvirtd.pid")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("kill", strings.TrimSpace(string(pid))).CombinedOutput(); err != nil {
 		t.Fatalf("kill libvirtd: %v %s", err, out)
+	}
+	select {
+	case err := <-eventsEnded:
+		if !errors.Is(err, hypervisor.ErrConnection) {
+			t.Errorf("lifecycle events ended with %v, want a lost connection", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("lifecycle events still waiting 20 s after libvirtd was killed")
 	}
 	until(t, 20*time.Second, "heartbeat saying libvirt is down", func() bool {
 		_, hbs, _ := ra.stream.snapshot()

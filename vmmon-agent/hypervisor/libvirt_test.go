@@ -1,8 +1,12 @@
 package hypervisor
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
 )
 
 // TestDomainStatsKeepsBulkDomains reads libvirt's in-process test driver
@@ -63,5 +67,70 @@ func TestDomainStatsUnknown(t *testing.T) {
 	_, err = c.DomainStats("00000000-0000-0000-0000-00000000abcd", GroupCPU, nil, nil)
 	if !errors.Is(err, ErrNoDomain) {
 		t.Errorf("got %v, want ErrNoDomain", err)
+	}
+}
+
+// TestEvents: lifecycle events of the in-process test driver arrive, and
+// Events returns nil once its context ends (the driver's connection is never
+// lost).
+func TestEvents(t *testing.T) {
+	c, err := Dial("test:///default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lc := c.(*libvirtConn)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Event, 16)
+	done := make(chan error, 1)
+	go func() { done <- c.Events(ctx, out) }()
+	d, err := lc.c.LookupDomainByName("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free()
+	// Registration happens in the goroutine: pause and resume until events
+	// come, then pause once more and read that event.
+	deadline := time.After(10 * time.Second)
+	for registered := false; !registered; {
+		if err := d.Suspend(); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-out:
+			registered = true
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no lifecycle event within 10 s")
+		}
+	}
+	if err := d.Suspend(); err != nil {
+		t.Fatal(err)
+	}
+	var got Event
+	for got.Event != "suspended" { // the resumes' events may still be on their way
+		select {
+		case got = <-out:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event for the pause within 5 s")
+		}
+	}
+	if got.Event != "suspended" || got.Detail != "paused" || got.Name != "test" || got.UUID == "" {
+		t.Errorf("event %+v", got)
+	}
+	if state, _, err := d.GetState(); err != nil || state != libvirt.DOMAIN_PAUSED {
+		t.Errorf("domain state %v %v", state, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Events returned %v after its context ended", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Events still running 5 s after its context ended")
 	}
 }
