@@ -40,10 +40,6 @@ type Config struct {
 	Timeout    time.Duration // for each libvirt call
 	// Parallel bounds the per-domain fallback calls running at once.
 	Parallel int
-	// Idle, when set, runs after each cycle's batch and heartbeat went out,
-	// before the agent waits for the next (vmmon-agent gives its free memory
-	// back then).
-	Idle func()
 }
 
 // ErrTimeout marks a libvirt call that did not return in time.

@@ -429,28 +429,3 @@ func TestListedByTheBulkCall(t *testing.T) {
 		t.Errorf("bulk failing: %d instances, %d list calls, %d per-domain reads; want 3, 1 and 2 (the running ones)", len(b.Instances), f.lists, perDomain)
 	}
 }
-
-// Run calls Idle once a cycle's batch went out, before waiting for the next.
-func TestIdleAfterEachCycle(t *testing.T) {
-	f := newFake(2)
-	pub := &flakyPub{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var idles []int // batches published when each Idle ran
-	cfg := Config{Host: "h1", LibvirtURI: "fake://", Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond,
-		Idle: func() {
-			pub.mu.Lock()
-			idles = append(idles, len(pub.seqs))
-			pub.mu.Unlock()
-			if len(idles) == 3 {
-				cancel()
-			}
-		}}
-	a := New(cfg, func(string) (hypervisor.Conn, error) { return f, nil }, pub, nil, nil)
-	if err := a.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(idles) != "[1 2 3]" {
-		t.Errorf("batches published when Idle ran: %v; want [1 2 3]", idles)
-	}
-}

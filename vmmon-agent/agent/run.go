@@ -51,9 +51,6 @@ func (a *Agent) Run(ctx context.Context) error {
 			}()
 		}
 		a.heartbeat(ctx)
-		if a.cfg.Idle != nil {
-			a.cfg.Idle()
-		}
 		for {
 			select {
 			case <-ctx.Done():

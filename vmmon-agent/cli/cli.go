@@ -48,7 +48,6 @@ func run(ctx context.Context, p *service.Process, once bool, stdout io.Writer) i
 	cfg := agent.Config{
 		Host: host, LibvirtURI: conf.Agent.LibvirtURI.Get(c),
 		Interval: conf.Agent.Interval.Get(c), Timeout: conf.Agent.LibvirtTimeout.Get(c),
-		Idle: footprint.Release,
 	}
 	if once {
 		a := agent.New(cfg, hypervisor.Dial, nil, nil, log)

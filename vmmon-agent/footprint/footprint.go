@@ -9,8 +9,7 @@
 // each costs more than it brings. The package lowers all three unless the
 // operator set GOGC, MALLOC_ARENA_MAX or GOMAXPROCS in the environment,
 // which always win: the arena bound as the program is loaded (importing the
-// package suffices), the other two in Apply. Release gives back, between two
-// cycles, the memory a cycle's garbage took.
+// package suffices), the other two in Apply.
 package footprint
 
 import (
@@ -48,13 +47,6 @@ func Apply() Settings {
 	s.ArenaMax = arenaMax()
 	return s
 }
-
-// Release gives the memory the Go heap holds free back to the system. The
-// agent calls it once a cycle's work is done: a cycle's allocations are
-// garbage by then, and the agent waits most of its interval, so the pages
-// they took would otherwise stay resident until the runtime returns them,
-// over minutes. It costs a collection of a heap of a few MiB.
-func Release() { debug.FreeOSMemory() }
 
 func apply(lookup func(string) (string, bool), setGC, setProcs func(int) int) Settings {
 	s := Settings{GCPercent: -1, MaxProcs: -1}

@@ -3,7 +3,6 @@ package footprint
 import (
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
@@ -90,27 +89,5 @@ func TestArenasBounded(t *testing.T) {
 func TestCArenaMax(t *testing.T) {
 	if cArenaMax() != ArenaMax {
 		t.Errorf("the C side bounds arenas at %d, ArenaMax is %d", cArenaMax(), ArenaMax)
-	}
-}
-
-// TestRelease: the heap's free pages go back to the system.
-func TestRelease(t *testing.T) {
-	free := func() uint64 {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	garbage := make([][]byte, 0, 64)
-	for range 64 {
-		garbage = append(garbage, make([]byte, 256<<10))
-	}
-	garbage[0][0] = 1
-	garbage = nil
-	runtime.GC()
-	before := free()
-	Release()
-	after := free()
-	if before < 4<<20 || after > before/4 {
-		t.Errorf("free heap held %d bytes after 16 MiB of garbage, %d after Release", before, after)
 	}
 }
