@@ -77,6 +77,19 @@ func startAPI(t *testing.T, cacheTime time.Duration) *apiBed {
 	return &apiBed{url: srv.URL, clock: clock, env: env}
 }
 
+// adminProvider is a client of the bed's cloud authenticated as its admin,
+// scoped to the admin project.
+func adminProvider(ctx context.Context, t *testing.T, env bedenv.Env) *gophercloud.ProviderClient {
+	t.Helper()
+	p, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"),
+		Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
+	if err != nil {
+		t.Fatalf("authenticating as the bed's admin: %v", err)
+	}
+	return p
+}
+
 func tokenFor(t *testing.T, env bedenv.Env, user, project, password string) string {
 	t.Helper()
 	p, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
@@ -195,13 +208,7 @@ func TestAPIKeystoneBadTokens(t *testing.T) {
 	if code, _, _ := b.get(t, "/v1/instances", token); code != 200 {
 		t.Fatalf("fresh token: %d", code)
 	}
-	admin, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
-		IdentityEndpoint: b.env.Get(t, "VMMON_KEYSTONE_URL"), Username: "admin", Password: b.env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"),
-		DomainName: "Default", Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, _ := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	ident, _ := openstack.NewIdentityV3(adminProvider(context.Background(), t, b.env), gophercloud.EndpointOpts{})
 	if err := tokens.Revoke(context.Background(), ident, token).Err; err != nil {
 		t.Fatalf("revoking: %v", err)
 	}

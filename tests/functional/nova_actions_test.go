@@ -223,13 +223,7 @@ func TestNovaActions(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	admin, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"),
-		Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), DomainName: "Default",
-		Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ident, _ := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	ident, _ := openstack.NewIdentityV3(adminProvider(ctx, t, env), gophercloud.EndpointOpts{})
 	if err := tokens.Revoke(ctx, ident, revoked).Err; err != nil {
 		t.Fatal(err)
 	}

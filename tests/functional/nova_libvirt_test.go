@@ -305,13 +305,7 @@ func eventNames(evs []agentmsg.Event) []string {
 // host enabled and up.
 func waitComputeService(ctx context.Context, t *testing.T, env bedenv.Env, host string) {
 	t.Helper()
-	admin, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: env.Get(t, "VMMON_KEYSTONE_URL"),
-		Username: "admin", Password: env.Get(t, "VMMON_KEYSTONE_ADMIN_PASSWORD"), DomainName: "Default",
-		Scope: &gophercloud.AuthScope{ProjectName: "admin", DomainName: "Default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	compute, err := openstack.NewComputeV2(admin, gophercloud.EndpointOpts{})
+	compute, err := openstack.NewComputeV2(adminProvider(ctx, t, env), gophercloud.EndpointOpts{})
 	if err != nil {
 		t.Fatal(err)
 	}
