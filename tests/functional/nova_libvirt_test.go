@@ -117,18 +117,14 @@ type loopAPI struct{ url string }
 // get reads path with token into out (when 200) and returns the status.
 func (a loopAPI) get(t *testing.T, path, token string, out any) int {
 	t.Helper()
-	code, body := a.fetch(t, path, token)
-	if code == http.StatusOK && out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			t.Fatalf("GET %s: %v in %s", path, err, body)
-		}
-	}
+	code, _ := a.fetch(t, path, token, out)
 	return code
 }
 
-// fetch returns what path answers: its status and its body, of one request
-// (a second request for an error message may find the state moved on).
-func (a loopAPI) fetch(t *testing.T, path, token string) (int, []byte) {
+// fetch reads path with token into out (when 200) and returns its status and
+// body, of one request (a second request for an error message may find the
+// state moved on).
+func (a loopAPI) fetch(t *testing.T, path, token string, out any) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", a.url+path, nil)
 	if err != nil {
@@ -143,6 +139,11 @@ func (a loopAPI) fetch(t *testing.T, path, token string) (int, []byte) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("GET %s: reading the body: %v", path, err)
+	}
+	if resp.StatusCode == http.StatusOK && out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, body)
+		}
 	}
 	return resp.StatusCode, body
 }
@@ -225,15 +226,12 @@ func (a loopAPI) measures(t *testing.T, id, metric, token string, start time.Tim
 	}
 	q := url.Values{"start": {start.UTC().Format(time.RFC3339)}, "granularity": {"raw"}, "all_devices": {"true"}}
 	path := "/v1/instances/" + id + "/metrics/" + metric + "/measures?" + q.Encode()
-	code, body := a.fetch(t, path, token)
+	code, body := a.fetch(t, path, token, &out)
 	switch {
 	case code == http.StatusBadRequest && strings.Contains(string(body), "has no metric"):
 		return nil // not measured yet
 	case code != http.StatusOK:
 		t.Fatalf("GET %s: %d %s", path, code, body)
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
 	return out.Measures.Series
 }
@@ -246,12 +244,8 @@ func (a loopAPI) events(t *testing.T, id, token string, start time.Time) []stora
 	}
 	q := url.Values{"start": {start.UTC().Format(time.RFC3339Nano)}, "limit": {"500"}}
 	path := "/v1/instances/" + id + "/events?" + q.Encode()
-	code, body := a.fetch(t, path, token)
-	if code != http.StatusOK {
+	if code, body := a.fetch(t, path, token, &out); code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, code, body)
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
 	slices.Reverse(out.Events)
 	return out.Events

@@ -98,9 +98,11 @@ import (
 // domain's parameters with a C call apiece, where one pass over them in Go
 // reads what libvirt returned.
 //
-// It also keeps a reference to each domain of the last bulk answer, so that
-// the per-domain calls of the same cycle need not look the domain up again
-// (through libvirtd, a round trip each).
+// It also keeps a reference to each domain of the last bulk answer that
+// lacked a group asked for (libvirt's test driver gives the state alone), so
+// that the per-domain calls reading it need not look it up again (through
+// libvirtd, a round trip each). QEMU's answer has every group of a running
+// domain: nothing is kept.
 type rawConn struct {
 	ptr C.virConnectPtr
 
@@ -119,8 +121,11 @@ func newRawConn(c *libvirt.Connect) (*rawConn, error) {
 }
 
 func (r *rawConn) close() {
+	if r == nil {
+		return
+	}
 	r.keepDomains(nil)
-	if r != nil && r.ptr != nil {
+	if r.ptr != nil {
 		C.virConnectClose(r.ptr)
 		r.ptr = nil
 	}
@@ -148,7 +153,7 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 	}
 	defer C.virDomainStatsRecordListFree(records)
 	out := make([]Stats, 0, int(n))
-	doms := make(map[string]C.virDomainPtr, int(n))
+	var doms map[string]C.virDomainPtr
 	var uuid [C.VIR_UUID_BUFLEN]C.uchar
 	for _, rec := range unsafe.Slice(records, int(n)) {
 		name := C.vmmonDomainIdent(rec.dom, &uuid[0])
@@ -164,7 +169,10 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 		s := conv.convert(params)
 		s.UUID = formatUUID(unsafe.Slice((*byte)(unsafe.Pointer(&uuid[0])), len(uuid)))
 		s.Name = C.GoString(name)
-		if C.virDomainRef(rec.dom) == 0 {
+		if s.Groups&groups != groups && s.State != "shutoff" && C.virDomainRef(rec.dom) == 0 {
+			if doms == nil {
+				doms = map[string]C.virDomainPtr{}
+			}
 			doms[s.UUID] = rec.dom
 		}
 		out = append(out, s)
@@ -176,9 +184,6 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 // keepDomains replaces the domains kept with doms (references of their own),
 // releasing those kept before.
 func (r *rawConn) keepDomains(doms map[string]C.virDomainPtr) {
-	if r == nil {
-		return
-	}
 	r.mu.Lock()
 	old := r.doms
 	r.doms = doms

@@ -30,9 +30,8 @@ func startEventLoop() {
 }
 
 type libvirtConn struct {
-	uri  string
-	c    *libvirt.Connect
-	dead atomic.Bool
+	uri string
+	c   *libvirt.Connect
 	// closed is closed when libvirt reports the connection closed (the
 	// daemon went away, keep-alive failed).
 	closed    chan struct{}
@@ -59,7 +58,6 @@ func Dial(uri string) (Conn, error) {
 	}
 	lc := &libvirtConn{uri: uri, c: c, raw: raw, conv: newConverter(), closed: make(chan struct{})}
 	_ = c.RegisterCloseCallback(func(*libvirt.Connect, libvirt.ConnectCloseReason) {
-		lc.dead.Store(true)
 		lc.closeOnce.Do(func() { close(lc.closed) })
 	})
 	return lc, nil
@@ -80,8 +78,10 @@ func (l *libvirtConn) wrap(what string, err error) error {
 }
 
 func (l *libvirtConn) Alive() bool {
-	if l.dead.Load() {
+	select {
+	case <-l.closed:
 		return false
+	default:
 	}
 	ok, err := l.c.IsAlive()
 	return err == nil && ok
