@@ -147,12 +147,12 @@ func TestCassandraCluster(t *testing.T) {
 		strings.Join(hosts, ","), ks)
 
 	prefix := uniqueName(t)
-	// Built before the stream starts, so that the collectors' queue exists
-	// before its first batch.
+	// The stream's first batch waits until the collectors consume their
+	// queue (startStream's await).
 	bin := buildCmd(t, "vmmon/cmd/vmmon-collector")
 	// 200 instances every 5 s: some 1,000 points a second, each written
 	// to three nodes sharing two cores with the rest of the bed.
-	rig := startStream(t, url, 5*time.Second)
+	rig := startStream(t, url, 5*time.Second, prefix+"-agent")
 	cleanup(t, url, []string{prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
 	cfg := writeConfig(t, fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[oslo_messaging_rabbit]\nrabbit_retry_interval = 0.2\n"+
 		"rabbit_retry_backoff = 0.2\nrabbit_interval_max = 1\n[oslo_messaging_notifications]\ntopics = %s-none\n"+

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
@@ -18,6 +20,7 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/storage"
+	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
 // streamRig is an agent on the 200-domain test driver publishing to an
@@ -28,14 +31,17 @@ type streamRig struct {
 	stop func()
 }
 
-func startStream(t *testing.T, url string, interval time.Duration) *streamRig {
+// startStream starts the rig on url; its agent publishes its first batch
+// once each queue in await (a collector's, started after the rig) has a
+// consumer: a batch published before a queue is bound never reaches it.
+func startStream(t *testing.T, url string, interval time.Duration, await ...string) *streamRig {
 	t.Helper()
-	return startStreamWith(t, url, rabbitOptions(t, url), interval)
+	return startStreamWith(t, url, rabbitOptions(t, url), interval, await...)
 }
 
 // startStreamWith is startStream with the broker options given for url (the
 // tap queue is declared with them).
-func startStreamWith(t *testing.T, url string, opts messaging.Options, interval time.Duration) *streamRig {
+func startStreamWith(t *testing.T, url string, opts messaging.Options, interval time.Duration, await ...string) *streamRig {
 	t.Helper()
 	env := bedenv.Load(t)
 	ex := uniqueName(t) + "-vmmon"
@@ -44,8 +50,13 @@ func startStreamWith(t *testing.T, url string, opts messaging.Options, interval 
 	seen := &agentStream{}
 	startConsumer(t, opts, messaging.Queue{Name: tap, Bindings: []messaging.Binding{{Exchange: messaging.Exchange{Name: ex},
 		RoutingKeys: []string{"samples.*"}}}}, seen.handler(t))
-	stop := runAgent(t, opts, ex, agent.Config{Host: "bed-stream", LibvirtURI: env.Get(t, "VMMON_LIBVIRT_TEST_URI_200"),
-		Interval: interval, Timeout: 5 * time.Second})
+	ready := func(ctx context.Context) {
+		for _, q := range await {
+			awaitConsumer(ctx, t, url, q, 60*time.Second)
+		}
+	}
+	stop := runAgentAfter(t, opts, ex, agent.Config{Host: "bed-stream", LibvirtURI: env.Get(t, "VMMON_LIBVIRT_TEST_URI_200"),
+		Interval: interval, Timeout: 5 * time.Second}, ready)
 	return &streamRig{ex: ex, seen: seen, stop: stop}
 }
 
@@ -53,6 +64,13 @@ func startStreamWith(t *testing.T, url string, opts messaging.Options, interval 
 // publishing to the exchange ex until stop (called at the test's end, if
 // not before).
 func runAgent(t *testing.T, opts messaging.Options, ex string, cfg agent.Config) (stop func()) {
+	t.Helper()
+	return runAgentAfter(t, opts, ex, cfg, nil)
+}
+
+// runAgentAfter is runAgent whose agent starts once ready (if not nil)
+// returns.
+func runAgentAfter(t *testing.T, opts messaging.Options, ex string, cfg agent.Config, ready func(context.Context)) (stop func()) {
 	t.Helper()
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 64<<20)
 	if err != nil {
@@ -62,7 +80,13 @@ func runAgent(t *testing.T, opts messaging.Options, ex string, cfg agent.Config)
 	ag := agent.New(cfg, hypervisor.Dial, pub, sp, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = ag.Run(ctx); close(done) }()
+	go func() {
+		if ready != nil {
+			ready(ctx)
+		}
+		_ = ag.Run(ctx)
+		close(done)
+	}()
 	stopped := false
 	stop = func() {
 		if !stopped {
@@ -101,6 +125,34 @@ func (r *streamRig) finish(t *testing.T, store storage.Store, wait time.Duration
 	verifyStored(t, store, batches)
 }
 
+// awaitConsumer waits (up to d, or until ctx ends) until queue exists on
+// url's broker with a consumer; it reports through t.Log only, as it runs
+// outside the test's goroutine: a queue never consumed shows in the test's
+// checks.
+func awaitConsumer(ctx context.Context, t *testing.T, url, queue string, d time.Duration) {
+	u, err := transporturl.Parse(url)
+	if err != nil {
+		t.Logf("awaiting %s: %v", queue, err)
+		return
+	}
+	deadline := time.Now().Add(d)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if conn, err := amqp.Dial(u.AMQPURI(0)); err == nil {
+			ch, err := conn.Channel()
+			if err == nil {
+				q, qerr := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+				if qerr == nil && q.Consumers > 0 {
+					_ = conn.Close()
+					return
+				}
+			}
+			_ = conn.Close()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("queue %s has no consumer after %v; the agent starts anyway", queue, d)
+}
+
 // verifyStored checks that every cpu point of every batch is stored once,
 // with its value, and returns how many instances it checked.
 func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) int {
@@ -120,6 +172,7 @@ func verifyStored(t *testing.T, store storage.Store, batches []agentmsg.Batch) i
 // many instances it checked, and what differs.
 func storedDiff(store storage.Store, batches []agentmsg.Batch) (int, []string, error) {
 	sent := map[string]map[time.Time]float64{}
+	seqOf := map[time.Time]uint64{} // of the batch a point came in, for the report
 	for _, b := range batches {
 		for _, in := range b.Instances {
 			for _, m := range in.Metrics {
@@ -128,12 +181,14 @@ func storedDiff(store storage.Store, batches []agentmsg.Batch) (int, []string, e
 						sent[in.UUID] = map[time.Time]float64{}
 					}
 					sent[in.UUID][in.Time.UTC().Truncate(time.Millisecond)] = m.Value
+					seqOf[in.Time.UTC().Truncate(time.Millisecond)] = b.Seq
 				}
 			}
 		}
 	}
 	var problems []string
 	missing := 0
+	missingSeqs := map[uint64]int{}
 	for uuid, pts := range sent {
 		var first, last time.Time
 		for ts := range pts {
@@ -155,6 +210,7 @@ func storedDiff(store storage.Store, batches []agentmsg.Batch) (int, []string, e
 		for ts, v := range pts {
 			if got[ts] != v {
 				missing++
+				missingSeqs[seqOf[ts]]++
 			}
 		}
 		if len(got) != len(pts) {
@@ -162,7 +218,11 @@ func storedDiff(store storage.Store, batches []agentmsg.Batch) (int, []string, e
 		}
 	}
 	if missing > 0 {
-		problems = append(problems, fmt.Sprintf("%d points sent but not stored", missing))
+		var seqs []uint64
+		for _, b := range batches {
+			seqs = append(seqs, b.Seq)
+		}
+		problems = append(problems, fmt.Sprintf("%d points sent but not stored, by batch sequence number: %v (batches seen: %v)", missing, missingSeqs, seqs))
 	}
 	return len(sent), problems, nil
 }
@@ -193,7 +253,7 @@ func TestCollectorSIGKILL(t *testing.T) {
 	store := openCassandra(t)
 	bin := buildCmd(t, "vmmon/cmd/vmmon-collector")
 	prefix := uniqueName(t)
-	rig := startStream(t, url, 500*time.Millisecond)
+	rig := startStream(t, url, 500*time.Millisecond, prefix+"-agent")
 	cleanup(t, url, []string{prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
 	cfg := collectorConfig(t, env, store.Keyspace(), rig.ex, prefix)
 	c := collectorProcess(t, bin, cfg)
@@ -217,7 +277,7 @@ func TestCollectorCassandraOutage(t *testing.T) {
 	store := openCassandra(t)
 	bin := buildCmd(t, "vmmon/cmd/vmmon-collector")
 	prefix := uniqueName(t)
-	rig := startStream(t, url, time.Second)
+	rig := startStream(t, url, time.Second, prefix+"-agent")
 	cleanup(t, url, []string{prefix + "-parked.exchange"}, []string{prefix + "-agent", prefix + "-nova", prefix + "-parked"})
 	c := collectorProcess(t, bin, collectorConfig(t, env, store.Keyspace(), rig.ex, prefix))
 	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })

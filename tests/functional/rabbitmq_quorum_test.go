@@ -73,7 +73,7 @@ func TestQuorumQueuesAcrossBrokerRestart(t *testing.T) {
 	prefix := uniqueName(t)
 	opts := rabbitOptions(t, b.url)
 	opts.Quorum = true
-	rig := startStreamWith(t, b.url, opts, time.Second)
+	rig := startStreamWith(t, b.url, opts, time.Second, prefix+"-agent")
 	cfg := writeConfig(t, fmt.Sprintf("[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\n"+
 		"rabbit_retry_interval = 0.2\nrabbit_retry_backoff = 0.2\nrabbit_interval_max = 1\n[oslo_messaging_notifications]\ntopics = %s-none\n"+
 		"[collector]\nagent_queue = %s-agent\nnotification_queue = %s-nova\nparking_queue = %s-parked\nrollup_interval = 1\n",
