@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
@@ -20,7 +18,6 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/agentmsg"
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/storage"
-	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
 // streamRig is an agent on the 200-domain test driver publishing to an
@@ -130,23 +127,10 @@ func (r *streamRig) finish(t *testing.T, store storage.Store, wait time.Duration
 // outside the test's goroutine: a queue never consumed shows in the test's
 // checks.
 func awaitConsumer(ctx context.Context, t *testing.T, url, queue string, d time.Duration) {
-	u, err := transporturl.Parse(url)
-	if err != nil {
-		t.Logf("awaiting %s: %v", queue, err)
-		return
-	}
 	deadline := time.Now().Add(d)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if conn, err := amqp.Dial(u.AMQPURI(0)); err == nil {
-			ch, err := conn.Channel()
-			if err == nil {
-				q, qerr := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
-				if qerr == nil && q.Consumers > 0 {
-					_ = conn.Close()
-					return
-				}
-			}
-			_ = conn.Close()
+		if q, err := peekQueue(url, queue); err == nil && q.Consumers > 0 {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

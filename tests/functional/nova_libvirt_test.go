@@ -23,7 +23,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/services"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"opendev.org/openstack/vmmon/tests/bedenv"
 	"opendev.org/openstack/vmmon/vmmon-agent/agent"
@@ -36,7 +35,6 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/messaging"
 	"opendev.org/openstack/vmmon/vmmon/policy"
 	"opendev.org/openstack/vmmon/vmmon/storage"
-	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
 // libvirtServerName names the servers TestNovaLibvirt boots, so that a run
@@ -91,21 +89,8 @@ func startHostAgent(t *testing.T, rawURL, host, uri, ex string) *agentStream {
 // waitQueue waits until RabbitMQ has queue name (a consumer declared it).
 func waitQueue(t *testing.T, rawURL, name string) {
 	t.Helper()
-	u, err := transporturl.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	until(t, 20*time.Second, "queue "+name+" declared", func() bool {
-		conn, err := amqp.Dial(u.AMQPURI(0))
-		if err != nil {
-			return false
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			return false
-		}
-		_, err = ch.QueueDeclarePassive(name, false, false, false, false, nil)
+		_, err := peekQueue(rawURL, name)
 		return err == nil
 	})
 }
@@ -303,23 +288,29 @@ func waitComputeService(ctx context.Context, t *testing.T, env bedenv.Env, host 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each change of what Nova says is logged, so that a timeout shows it.
 	var last string
 	t0 := time.Now()
+	saw := func(now string) {
+		if now != last {
+			last = now
+			t.Logf("nova-compute on %s: %s after %s", host, now, time.Since(t0).Round(time.Second))
+		}
+	}
 	until(t, 3*time.Minute, "nova-compute on "+host+" enabled and up", func() bool {
 		pages, err := services.List(compute, services.ListOpts{Binary: "nova-compute", Host: host}).AllPages(ctx)
 		if err != nil {
-			last = err.Error()
+			saw(err.Error())
 			return false
 		}
 		all, err := services.ExtractServices(pages)
 		if err != nil || len(all) != 1 {
-			last = fmt.Sprintf("%+v %v", all, err)
+			saw(fmt.Sprintf("%+v %v", all, err))
 			return false
 		}
-		last = fmt.Sprintf("%s, %s (%s)", all[0].Status, all[0].State, all[0].DisabledReason)
+		saw(fmt.Sprintf("%s, %s (%s)", all[0].Status, all[0].State, all[0].DisabledReason))
 		return all[0].Status == "enabled" && all[0].State == "up"
 	})
-	t.Logf("nova-compute on %s: %s after %s", host, last, time.Since(t0).Round(time.Second))
 }
 
 // The loop on a VM Nova really boots: a member boots a server on the

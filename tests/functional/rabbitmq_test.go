@@ -20,6 +20,26 @@ import (
 	"opendev.org/openstack/vmmon/vmmon/transporturl"
 )
 
+// peekQueue returns what the broker at url says of queue (its consumers
+// and messages), by a passive declaration: an error when it has no such
+// queue or cannot be reached.
+func peekQueue(url, queue string) (amqp.Queue, error) {
+	u, err := transporturl.Parse(url)
+	if err != nil {
+		return amqp.Queue{}, err
+	}
+	conn, err := amqp.Dial(u.AMQPURI(0))
+	if err != nil {
+		return amqp.Queue{}, err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return amqp.Queue{}, err
+	}
+	return ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+}
+
 // rabbitOptions returns messaging options for url; t may be nil (benchmarks).
 func rabbitOptions(t *testing.T, url string) messaging.Options {
 	u, err := transporturl.Parse(url)
