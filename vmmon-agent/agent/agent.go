@@ -69,7 +69,7 @@ type Agent struct {
 	timedOut int
 	domains  int
 	families []agentmsg.SamplerStatus
-	scratch  []agentmsg.Metric // of Collect's metric families
+	scratch  []agentmsg.Metric // Collect's, for an instance's metrics
 	pubDown  bool
 	health   health
 	stages   *stages // of the cycle running
@@ -189,6 +189,54 @@ func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
 
 // Collect runs one cycle and returns its batch (not yet published).
 func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
+	b, rs, err := a.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range b.Instances {
+		inst := &b.Instances[i]
+		a.scratch = a.sample(rs[i], a.scratch[:0])
+		inst.Metrics = append(inst.Metrics, a.scratch...) // a copy of just the right size
+	}
+	a.families = a.stages.list()
+	return b, nil
+}
+
+// readings are what one instance's metrics are made from: its reading this
+// cycle (nil when it has none: shut off, or timed out) and the one before.
+type readings struct{ cur, prev *sampler.Reading }
+
+// lazy is the cycle's batch with metrics made while it is written: the
+// previous readings are dropped as they are used, and a whole batch's metrics
+// are never in memory at once. The caller writes it once, then calls
+// sampled.
+func (a *Agent) lazy(b *agentmsg.Batch, rs []readings) agentmsg.LazyBatch {
+	return agentmsg.LazyBatch{Batch: b, Metrics: func(i int, dst []agentmsg.Metric) []agentmsg.Metric {
+		r := rs[i]
+		rs[i] = readings{}
+		return a.sample(r, dst)
+	}}
+}
+
+// sampled records, once the cycle's metrics are made, how long each family took.
+func (a *Agent) sampled() { a.families = a.stages.list() }
+
+// sample appends the metrics of r to dst, family by family, timing each.
+func (a *Agent) sample(r readings, dst []agentmsg.Metric) []agentmsg.Metric {
+	if r.cur == nil {
+		return dst
+	}
+	for _, f := range sampler.Families {
+		ft := time.Now()
+		dst = f.Sample(r.cur, r.prev, dst)
+		a.stages.add(f.Name(), ft, nil)
+	}
+	return dst
+}
+
+// read runs the cycle's libvirt calls: it returns the batch without the
+// metrics, and what each instance's are made from.
+func (a *Agent) read(ctx context.Context) (*agentmsg.Batch, []readings, error) {
 	t0 := time.Now()
 	names := []string{"libvirt.list", "libvirt.xml", "libvirt.bulk", "libvirt.domain"}
 	for _, f := range sampler.Families {
@@ -197,7 +245,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 	a.stages = newStages(names...)
 	conn, err := a.connection(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to libvirt at %s: %w", a.cfg.LibvirtURI, err)
+		return nil, nil, fmt.Errorf("connecting to libvirt at %s: %w", a.cfg.LibvirtURI, err)
 	}
 	// The bulk call lists every domain, running or not, with its state: its
 	// answer is the list. Only when it fails are domains listed apart.
@@ -207,7 +255,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		refs, err = within(ctx, a.cfg.Timeout, conn.ListDomains)
 		a.stages.add("libvirt.list", lt, err)
 		if err != nil {
-			return nil, fmt.Errorf("listing domains: %w", err)
+			return nil, nil, fmt.Errorf("listing domains: %w", err)
 		}
 	}
 	a.refreshMeta(ctx, conn, refs)
@@ -242,24 +290,12 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		})
 	}
 	_ = g.Wait()
-	// Turn readings into metrics, family by family, timing each.
+	sort.Slice(instances, func(i, j int) bool { return instances[i].UUID < instances[j].UUID })
+	rs := make([]readings, len(instances))
 	for i := range instances {
-		inst := &instances[i]
-		cur := current[inst.UUID]
-		if cur == nil {
-			continue
+		if cur := current[instances[i].UUID]; cur != nil {
+			rs[i] = readings{cur: cur, prev: a.prev[instances[i].UUID]}
 		}
-		prev := a.prev[inst.UUID]
-		// The families append to a scratch list; the instance gets a copy
-		// of just the right size.
-		scratch := a.scratch[:0]
-		for _, f := range sampler.Families {
-			ft := time.Now()
-			scratch = f.Sample(cur, prev, scratch)
-			a.stages.add(f.Name(), ft, nil)
-		}
-		inst.Metrics = append(inst.Metrics, scratch...)
-		a.scratch = scratch
 	}
 	// A domain timed out this cycle keeps its older reading for the next rate.
 	for uuid, r := range a.prev {
@@ -268,16 +304,14 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		}
 	}
 	a.prev = current
-	sort.Slice(instances, func(i, j int) bool { return instances[i].UUID < instances[j].UUID })
 
 	a.seq++
 	dur := time.Since(t0)
 	a.lastDur, a.timedOut, a.domains = dur, timedOut, len(instances)
-	a.families = a.stages.list()
 	return &agentmsg.Batch{
 		Host: a.cfg.Host, Stream: a.stream, Seq: a.seq, AgentVersion: version.Version,
 		Time: a.now().UTC(), Interval: a.cfg.Interval.Seconds(), DurationMS: ms(dur), Instances: instances,
-	}, nil
+	}, rs, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -95,3 +95,49 @@ func TestEncodeAsBefore(t *testing.T) {
 		}
 	}
 }
+
+// The batch Run publishes, its metrics made as it is written, is the batch
+// Collect returns; each previous reading is let go once used.
+func TestLazyBatchIsCollected(t *testing.T) {
+	f := newFake(3)
+	a := newAgent(f, nil, nil)
+	ctx := context.Background()
+	if _, err := a.Collect(ctx); err != nil { // the next cycle has rates
+		t.Fatal(err)
+	}
+	b, rs, err := a.read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eager := *b
+	eager.Instances = nil
+	for i, in := range b.Instances {
+		if rs[i].cur == nil || rs[i].prev == nil {
+			t.Fatalf("instance %d has readings %+v; want this cycle's and the one before", i, rs[i])
+		}
+		in.Metrics = append(in.Metrics, a.sample(rs[i], nil)...)
+		eager.Instances = append(eager.Instances, in)
+	}
+	if _, ok := metric(eager.Instances[0], "cpu_util"); !ok {
+		t.Fatalf("no cpu_util in %+v", eager.Instances[0].Metrics)
+	}
+	want, err := agentmsg.AppendPayload(nil, messaging.JSONWriter{Quoted: true}, agentmsg.ObjectBatch, &eager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := agentmsg.AppendPayload(nil, messaging.JSONWriter{Quoted: true}, agentmsg.ObjectBatch, a.lazy(b, rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("lazy batch:\n got %s\nwant %s", got, want)
+	}
+	for i, r := range rs {
+		if r.cur != nil || r.prev != nil {
+			t.Errorf("instance %d: its readings are still held after the batch was written", i)
+		}
+	}
+	if a.prev[b.Instances[0].UUID] == nil {
+		t.Error("this cycle's readings are not kept for the next cycle's rates")
+	}
+}

@@ -28,11 +28,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	tick := time.NewTicker(a.cfg.Interval)
 	defer tick.Stop()
 	for {
-		batch, err := a.Collect(ctx)
+		batch, rs, err := a.read(ctx)
 		if err != nil {
 			a.log.Error("collection failed", "error", err)
-		} else if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, batch); err != nil {
-			a.log.Error("spooling a batch failed", "seq", batch.Seq, "error", err)
+		} else {
+			if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, a.lazy(batch, rs)); err != nil {
+				a.log.Error("spooling a batch failed", "seq", batch.Seq, "error", err)
+			}
+			a.sampled()
 		}
 		// (Re)start the lifecycle event listener on the current connection.
 		a.mu.Lock()

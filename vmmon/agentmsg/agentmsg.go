@@ -161,7 +161,7 @@ type Batch struct {
 	AgentVersion string     `json:"agent_version"`
 	Time         time.Time  `json:"timestamp"`
 	Interval     float64    `json:"interval_s"`
-	DurationMS   float64    `json:"duration_ms"`
+	DurationMS   float64    `json:"duration_ms"` // reading the hypervisor; the metric families' time is in the heartbeat's samplers
 	Instances    []Instance `json:"instances"`
 }
 

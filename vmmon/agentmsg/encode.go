@@ -17,7 +17,8 @@ import (
 
 // AppendPayload appends data in its versioned payload — what [Wrap] returns —
 // to dst with w (plain, or escaped as the inside of the envelope's string). A
-// *Batch is written directly; anything else through encoding/json.
+// *Batch or a [LazyBatch] is written directly; anything else through
+// encoding/json.
 func AppendPayload(dst []byte, w messaging.JSONWriter, name string, data any) ([]byte, error) {
 	dst = w.Text(dst, `{"vmmon_object.name":`)
 	dst = w.String(dst, name)
@@ -27,9 +28,11 @@ func AppendPayload(dst []byte, w messaging.JSONWriter, name string, data any) ([
 	var err error
 	switch d := data.(type) {
 	case *Batch:
-		dst, err = appendBatch(dst, w, d)
+		dst, err = appendBatch(dst, w, d, nil)
 	case Batch:
-		dst, err = appendBatch(dst, w, &d)
+		dst, err = appendBatch(dst, w, &d, nil)
+	case LazyBatch:
+		dst, err = appendBatch(dst, w, d.Batch, d.Metrics)
 	default:
 		var b []byte
 		if b, err = json.Marshal(data); err == nil {
@@ -42,12 +45,23 @@ func AppendPayload(dst []byte, w messaging.JSONWriter, name string, data any) ([
 	return append(dst, '}'), nil
 }
 
-// AppendBatch appends b as JSON to dst, as json.Marshal(b) writes it.
-func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
-	return appendBatch(dst, messaging.JSONWriter{}, b)
+// A LazyBatch is a batch whose metrics are made while it is written, one
+// instance at a time, so that a whole batch's metrics (some 5,000 for 200
+// instances) are never in memory at once. It is written as the [Batch] would
+// be whose instance i has, after its own Metrics, those Metrics(i, dst)
+// appends to dst. Metrics is called once for each instance, in order; dst's
+// memory is reused from instance to instance.
+type LazyBatch struct {
+	*Batch
+	Metrics func(i int, dst []Metric) []Metric
 }
 
-func appendBatch(dst []byte, w messaging.JSONWriter, b *Batch) ([]byte, error) {
+// AppendBatch appends b as JSON to dst, as json.Marshal(b) writes it.
+func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
+	return appendBatch(dst, messaging.JSONWriter{}, b, nil)
+}
+
+func appendBatch(dst []byte, w messaging.JSONWriter, b *Batch, metrics func(int, []Metric) []Metric) ([]byte, error) {
 	if b == nil {
 		return append(dst, "null"...), nil
 	}
@@ -77,11 +91,15 @@ func appendBatch(dst []byte, w messaging.JSONWriter, b *Batch) ([]byte, error) {
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '[')
+		var more []Metric
 		for i := range b.Instances {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, err = appendInstance(dst, w, &b.Instances[i]); err != nil {
+			if metrics != nil {
+				more = metrics(i, more[:0])
+			}
+			if dst, err = appendInstance(dst, w, &b.Instances[i], more); err != nil {
 				return dst, err
 			}
 		}
@@ -90,7 +108,8 @@ func appendBatch(dst []byte, w messaging.JSONWriter, b *Batch) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance) ([]byte, error) {
+// appendInstance writes in with more after its metrics.
+func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance, more []Metric) ([]byte, error) {
 	var err error
 	dst = w.Text(dst, `{"uuid":`)
 	dst = w.String(dst, in.UUID)
@@ -109,12 +128,18 @@ func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance) ([]byte, e
 	dst = w.Text(dst, `,"monotonic_ns":`)
 	dst = strconv.AppendInt(dst, in.MonoNS, 10)
 	dst = w.Text(dst, `,"metrics":`)
-	if in.Metrics == nil {
+	if in.Metrics == nil && len(more) == 0 {
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '[')
-		for i := range in.Metrics {
-			m := &in.Metrics[i]
+		n := len(in.Metrics)
+		for i := range n + len(more) {
+			var m *Metric
+			if i < n {
+				m = &in.Metrics[i]
+			} else {
+				m = &more[i-n]
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}

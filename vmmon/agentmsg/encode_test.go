@@ -129,6 +129,61 @@ func TestAppendBatchIsJSONMarshal(t *testing.T) {
 	}
 }
 
+// A LazyBatch is written as the batch with its metrics made beforehand: for
+// each instance, its own metrics, then what Metrics appends; null only when
+// both are empty and the instance's own list is nil.
+func TestLazyBatchIsItsBatch(t *testing.T) {
+	var full Batch
+	fill(reflect.ValueOf(&full).Elem(), 0)
+	made := func(i int) []Metric {
+		return [][]Metric{{{Name: "cpu_util", Value: 12.5, Unit: "%", Kind: "rate"}, {Name: "vcpu.time", Device: "vcpu0", Value: 3, Unit: "ns", Kind: "cumulative"}}, nil, {{Name: "memory", Value: 512}}, nil}[i]
+	}
+	lazy := &Batch{Host: full.Host, Stream: full.Stream, Seq: full.Seq, Time: full.Time, Instances: []Instance{
+		full.Instances[0],
+		{UUID: "a", Metrics: []Metric{}},
+		{UUID: "b"},
+		{UUID: "c"},
+	}}
+	eager := *lazy
+	eager.Instances = nil
+	for i, in := range lazy.Instances {
+		in.Metrics = append(in.Metrics, made(i)...)
+		eager.Instances = append(eager.Instances, in)
+	}
+	var calls []int
+	for _, w := range []messaging.JSONWriter{{}, {Quoted: true}} {
+		calls = calls[:0]
+		got, err := AppendPayload(nil, w, ObjectBatch, LazyBatch{Batch: lazy, Metrics: func(i int, dst []Metric) []Metric {
+			if len(dst) != 0 {
+				t.Errorf("instance %d: Metrics given %d metrics to append to", i, len(dst))
+			}
+			calls = append(calls, i)
+			return append(dst, made(i)...)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := AppendPayload(nil, w, ObjectBatch, &eager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("quoted %v:\n got %s\nwant %s", w.Quoted, got, want)
+		}
+		if fmt.Sprint(calls) != "[0 1 2 3]" {
+			t.Errorf("Metrics called for %v, want each instance once, in order", calls)
+		}
+	}
+	if n := len(lazy.Instances[1].Metrics) + len(lazy.Instances[2].Metrics); n != 0 {
+		t.Errorf("writing a LazyBatch changed its instances' metrics (%d now)", n)
+	}
+	plain, _ := AppendPayload(nil, messaging.JSONWriter{}, ObjectBatch, LazyBatch{Batch: lazy, Metrics: func(int, []Metric) []Metric { return nil }})
+	if !bytes.Contains(plain, []byte(`"uuid":"a","domain_name":"","nova":null,"state":"","state_reason":0,"timestamp":"0001-01-01T00:00:00Z","monotonic_ns":0,"metrics":[]`)) ||
+		!bytes.Contains(plain, []byte(`"uuid":"b","domain_name":"","nova":null,"state":"","state_reason":0,"timestamp":"0001-01-01T00:00:00Z","monotonic_ns":0,"metrics":null`)) {
+		t.Errorf("with nothing made, an empty list stays [] and a nil one null: %s", plain)
+	}
+}
+
 // Heartbeats and events go through encoding/json; Wrap writes what it wrote.
 func TestWrapOthersAsBefore(t *testing.T) {
 	var hb Heartbeat

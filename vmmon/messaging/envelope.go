@@ -227,9 +227,8 @@ func (e *Encoder) Encode(m *Message, payload PayloadWriter) ([]byte, error) {
 	if e.sizes == nil {
 		e.sizes = map[string]int{}
 	}
-	size := e.sizes[m.EventType]
 	var (
-		out = make([]byte, 0, max(size+size/8, 512))
+		out = make([]byte, 0, e.reserve(m.EventType))
 		err error
 	)
 	out = append(out, head...)
@@ -251,6 +250,21 @@ func (e *Encoder) Encode(m *Message, payload PayloadWriter) ([]byte, error) {
 	out = append(out, tail...)
 	e.sizes[m.EventType] = len(out)
 	return out, nil
+}
+
+// headroom is how much larger than the last message of its event type an
+// [Encoder] expects the next to be, in percent: the body is written into a
+// buffer of that size. A body that outgrows its buffer is copied into a larger
+// one while both are in memory, so for a large message (an agent's batch,
+// hundreds of KiB) a buffer too small costs far more memory, for that moment,
+// than one too large. An agent's second batch is the first with rates, about
+// a third larger than the first.
+const headroom = 50
+
+// reserve is the size of the buffer for the next body of eventType.
+func (e *Encoder) reserve(eventType string) int {
+	size := e.sizes[eventType]
+	return max(size+size*headroom/100, 512)
 }
 
 // appendInner writes the message's keys in the order encoding/json writes a

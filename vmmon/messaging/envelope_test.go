@@ -239,6 +239,48 @@ func TestEncoderBodiesAreTheCallers(t *testing.T) {
 	}
 }
 
+// A body up to headroom percent larger than the last of its event type is
+// written into the buffer reserved for it, never copied into a larger one.
+func TestEncoderReservesHeadroom(t *testing.T) {
+	payload := func(n int) PayloadWriter {
+		return func(dst []byte, _ JSONWriter) ([]byte, error) {
+			dst = append(dst, '"')
+			for range n {
+				dst = append(dst, 'x')
+			}
+			return append(dst, '"'), nil
+		}
+	}
+	for _, c := range []struct {
+		name          string
+		first, second int
+		fits          bool
+	}{
+		{"the same size", 100_000, 100_000, true},
+		{"a third larger, as a second batch with rates", 100_000, 134_000, true},
+		{"larger than the headroom", 100_000, 100_000 * (100 + headroom + 5) / 100, false},
+		{"smaller", 100_000, 10_000, true},
+	} {
+		var e Encoder
+		first, err := e.Encode(&Message{EventType: "vmmon.samples"}, payload(c.first))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reserved := e.reserve("vmmon.samples")
+		if reserved < len(first)*(100+headroom)/100 {
+			t.Errorf("%s: %d bytes reserved after a body of %d", c.name, reserved, len(first))
+		}
+		second, err := e.Encode(&Message{EventType: "vmmon.samples"}, payload(c.second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fits := cap(second) == reserved; fits != c.fits {
+			t.Errorf("%s: a body of %d bytes after one of %d: written in its reserved buffer %v, want %v (cap %d, reserved %d)",
+				c.name, len(second), len(first), fits, c.fits, cap(second), reserved)
+		}
+	}
+}
+
 func FuzzAppendJSONString(f *testing.F) {
 	for _, s := range []string{"", "plain", "<&>\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029😀", "\xff\xfe", "a\xe2\x80"} {
 		f.Add(s)
