@@ -257,7 +257,7 @@ func TestEncoderReservesHeadroom(t *testing.T) {
 		fits          bool
 	}{
 		{"the same size", 100_000, 100_000, true},
-		{"a third larger, as a second batch with rates", 100_000, 134_000, true},
+		{"larger by a third, as a second batch by its rates", 100_000, 134_000, true},
 		{"larger than the headroom", 100_000, 100_000 * (100 + headroom + 5) / 100, false},
 		{"smaller", 100_000, 10_000, true},
 	} {
