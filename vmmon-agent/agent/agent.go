@@ -198,7 +198,7 @@ func (a *Agent) Collect(ctx context.Context) (*agentmsg.Batch, error) {
 		a.scratch = a.sample(rs[i], a.scratch[:0])
 		inst.Metrics = append(inst.Metrics, a.scratch...) // a copy of just the right size
 	}
-	a.families = a.stages.list()
+	a.sampled()
 	return b, nil
 }
 

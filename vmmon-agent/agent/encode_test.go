@@ -96,8 +96,10 @@ func TestEncodeAsBefore(t *testing.T) {
 	}
 }
 
-// The batch Run publishes, its metrics made as it is written, is the batch
-// Collect returns; each previous reading is let go once used.
+// The batch Run publishes, its metrics made as it is written, is written as
+// the same batch with its metrics made beforehand (as Collect makes them):
+// each instance gets its own readings' metrics, in the batch's order; each
+// previous reading is let go once used.
 func TestLazyBatchIsCollected(t *testing.T) {
 	f := newFake(3)
 	a := newAgent(f, nil, nil)

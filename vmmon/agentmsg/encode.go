@@ -132,32 +132,17 @@ func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance, more []Met
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '[')
-		n := len(in.Metrics)
-		for i := range n + len(more) {
-			var m *Metric
-			if i < n {
-				m = &in.Metrics[i]
-			} else {
-				m = &more[i-n]
+		first := true
+		for _, ms := range [2][]Metric{in.Metrics, more} {
+			for i := range ms {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				if dst, err = appendMetric(dst, w, &ms[i]); err != nil {
+					return dst, err
+				}
 			}
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = keyName.put(dst, w)
-			dst = w.String(dst, m.Name)
-			if m.Device != "" {
-				dst = keyDevice.put(dst, w)
-				dst = w.String(dst, m.Device)
-			}
-			dst = keyValue.put(dst, w)
-			if dst, err = appendFloat(dst, m.Value); err != nil {
-				return dst, err
-			}
-			dst = keyUnit.put(dst, w)
-			dst = w.String(dst, m.Unit)
-			dst = keyKind.put(dst, w)
-			dst = w.String(dst, m.Kind)
-			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
 	}
@@ -168,6 +153,25 @@ func appendInstance(dst []byte, w messaging.JSONWriter, in *Instance, more []Met
 		dst = w.Text(dst, `,"errors":`)
 		dst = appendStrings(dst, w, in.Errors)
 	}
+	return append(dst, '}'), nil
+}
+
+func appendMetric(dst []byte, w messaging.JSONWriter, m *Metric) ([]byte, error) {
+	var err error
+	dst = keyName.put(dst, w)
+	dst = w.String(dst, m.Name)
+	if m.Device != "" {
+		dst = keyDevice.put(dst, w)
+		dst = w.String(dst, m.Device)
+	}
+	dst = keyValue.put(dst, w)
+	if dst, err = appendFloat(dst, m.Value); err != nil {
+		return dst, err
+	}
+	dst = keyUnit.put(dst, w)
+	dst = w.String(dst, m.Unit)
+	dst = keyKind.put(dst, w)
+	dst = w.String(dst, m.Kind)
 	return append(dst, '}'), nil
 }
 
