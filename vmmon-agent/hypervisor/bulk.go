@@ -36,13 +36,17 @@ static void vmmonCopyError(virErrorPtr err) {
 // from Go: its info and, when it runs, its vCPUs' times (into *vcpus, which
 // the caller frees), and each disk's and NIC's counters (devs holds their
 // NUL-terminated names one after the other), recording each call's error.
-// d is a reference of the caller's to the domain, which this releases, or
-// NULL when the caller has none: the domain is then looked up by uuid.
-static int vmmonDomainRead(virConnectPtr c, virDomainPtr d, const char *uuid, virDomainInfoPtr info, virErrorPtr err,
+// kept is the domain as the caller holds it (from a bulk answer it keeps,
+// which outlives this call), or NULL when the caller has none: the domain is
+// then looked up by uuid, and released here.
+static int vmmonDomainRead(virConnectPtr c, virDomainPtr kept, const char *uuid, virDomainInfoPtr info, virErrorPtr err,
                            int wantVcpus, virVcpuInfoPtr *vcpus, int *nvcpus,
                            const char *devs, int ndisks, int nnics,
                            virDomainBlockStatsStruct *bstats, virDomainInterfaceStatsStruct *istats,
                            virErrorPtr deverrs) {
+	virDomainPtr d = kept;
+	int rc = 0;
+	*nvcpus = 0;
 	if (d == NULL) {
 		d = virDomainLookupByUUIDString(c, uuid);
 	}
@@ -52,13 +56,11 @@ static int vmmonDomainRead(virConnectPtr c, virDomainPtr d, const char *uuid, vi
 	}
 	if (virDomainGetInfo(d, info) < 0) {
 		vmmonCopyError(err);
-		virDomainFree(d);
-		return -1;
+		rc = -1;
+		goto done;
 	}
-	*nvcpus = 0;
 	if (info->state != VIR_DOMAIN_RUNNING && info->state != VIR_DOMAIN_PAUSED && info->state != VIR_DOMAIN_BLOCKED) {
-		virDomainFree(d);
-		return 0;
+		goto done;
 	}
 	if (wantVcpus && info->nrVirtCpu > 0) {
 		*vcpus = calloc(info->nrVirtCpu, sizeof(virVcpuInfo));
@@ -71,15 +73,18 @@ static int vmmonDomainRead(virConnectPtr c, virDomainPtr d, const char *uuid, vi
 		}
 	}
 	for (int i = 0; i < ndisks + nnics; i++) {
-		int rc = i < ndisks ? virDomainBlockStats(d, devs, &bstats[i], sizeof(bstats[i]))
-		                    : virDomainInterfaceStats(d, devs, &istats[i - ndisks], sizeof(istats[i - ndisks]));
-		if (rc < 0) {
+		int drc = i < ndisks ? virDomainBlockStats(d, devs, &bstats[i], sizeof(bstats[i]))
+		                     : virDomainInterfaceStats(d, devs, &istats[i - ndisks], sizeof(istats[i - ndisks]));
+		if (drc < 0) {
 			vmmonCopyError(&deverrs[i]);
 		}
 		devs += strlen(devs) + 1;
 	}
-	virDomainFree(d);
-	return 0;
+done:
+	if (kept == NULL) {
+		virDomainFree(d);
+	}
+	return rc;
 }
 */
 import "C"
@@ -98,18 +103,31 @@ import (
 // domain's parameters with a C call apiece, where one pass over them in Go
 // reads what libvirt returned.
 //
-// It also keeps a reference to each domain of the last bulk answer that
-// lacked a group asked for (libvirt's test driver gives the state alone), so
-// that the per-domain calls reading it need not look it up again (through
-// libvirtd, a round trip each). QEMU's answer has every group of a running
-// domain: nothing is kept.
+// It also keeps the last bulk answer when it lacked a group asked for of a
+// domain (libvirt's test driver gives the state alone), so that the
+// per-domain calls reading that domain use the domain the answer holds: no
+// lookup by UUID (through libvirtd, a round trip each), and no reference of
+// their own to take and release (a libvirt call each, which formats the
+// domain's UUID for its debug message). QEMU's answer has every group of a
+// running domain: it is not kept.
 type rawConn struct {
 	ptr C.virConnectPtr
 
-	mu   sync.Mutex // over doms
-	doms map[string]C.virDomainPtr
+	mu   sync.Mutex // over kept and its users
+	kept *keptAnswer
 
 	lookups atomic.Int64 // domains looked up by UUID, for tests
+	freed   atomic.Int64 // kept answers freed, for tests
+}
+
+// keptAnswer is a bulk answer held past its call. It is freed when replaced,
+// or, while per-domain reads still use its domains (one stuck past its
+// timeout, say), by the last of them.
+type keptAnswer struct {
+	records *C.virDomainStatsRecordPtr
+	doms    map[string]C.virDomainPtr // running domains the answer lacked groups of
+	users   int                       // reads using one of doms
+	dropped bool                      // replaced: the last user frees it
 }
 
 func newRawConn(c *libvirt.Connect) (*rawConn, error) {
@@ -124,7 +142,7 @@ func (r *rawConn) close() {
 	if r == nil {
 		return
 	}
-	r.keepDomains(nil)
+	r.keep(nil)
 	if r.ptr != nil {
 		C.virConnectClose(r.ptr)
 		r.ptr = nil
@@ -151,7 +169,6 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 	if n < 0 {
 		return nil, lastError(&cerr)
 	}
-	defer C.virDomainStatsRecordListFree(records)
 	out := make([]Stats, 0, int(n))
 	var doms map[string]C.virDomainPtr
 	var uuid [C.VIR_UUID_BUFLEN]C.uchar
@@ -169,7 +186,7 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 		s := conv.convert(params)
 		s.UUID = formatUUID(unsafe.Slice((*byte)(unsafe.Pointer(&uuid[0])), len(uuid)))
 		s.Name = C.GoString(name)
-		if s.Groups&groups != groups && s.State != "shutoff" && C.virDomainRef(rec.dom) == 0 {
+		if s.Groups&groups != groups && s.State != "shutoff" {
 			if doms == nil {
 				doms = map[string]C.virDomainPtr{}
 			}
@@ -177,31 +194,65 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 		}
 		out = append(out, s)
 	}
-	r.keepDomains(doms)
+	if doms == nil {
+		C.virDomainStatsRecordListFree(records)
+		r.keep(nil)
+	} else {
+		r.keep(&keptAnswer{records: records, doms: doms})
+	}
 	return out, nil
 }
 
-// keepDomains replaces the domains kept with doms (references of their own),
-// releasing those kept before.
-func (r *rawConn) keepDomains(doms map[string]C.virDomainPtr) {
+// keep replaces the answer kept with k (nil for none), freeing the one kept
+// before unless a read still uses it.
+func (r *rawConn) keep(k *keptAnswer) {
 	r.mu.Lock()
-	old := r.doms
-	r.doms = doms
+	old := r.kept
+	r.kept = k
+	free := old != nil && old.users == 0
+	if old != nil {
+		old.dropped = true
+	}
 	r.mu.Unlock()
-	for _, d := range old {
-		C.virDomainFree(d)
+	if free {
+		r.free(old)
 	}
 }
 
-// domain returns a new reference to the kept domain of uuid, or nil.
-func (r *rawConn) domain(uuid string) C.virDomainPtr {
+func (r *rawConn) free(k *keptAnswer) {
+	C.virDomainStatsRecordListFree(k.records)
+	r.freed.Add(1)
+}
+
+// domain returns the kept answer's domain of uuid, and the answer, which
+// the caller releases once done with the domain; nil and nil when none.
+func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	d := r.doms[uuid]
-	if d != nil && C.virDomainRef(d) != 0 {
-		return nil
+	if r.kept == nil {
+		return nil, nil
 	}
-	return d
+	d := r.kept.doms[uuid]
+	if d == nil {
+		return nil, nil
+	}
+	r.kept.users++
+	return d, r.kept
+}
+
+// release ends a read's use of k's domain; the last user of an answer
+// already replaced frees it.
+func (r *rawConn) release(k *keptAnswer) {
+	if k == nil {
+		return
+	}
+	r.mu.Lock()
+	k.users--
+	free := k.dropped && k.users == 0
+	r.mu.Unlock()
+	if free {
+		r.free(k)
+	}
 }
 
 // readParam reads one typed parameter; its name is interned by conv, so that
@@ -286,12 +337,13 @@ func (r *rawConn) readDomain(uuid string, vcpus bool, disks, nics []string) (*do
 	if vcpus {
 		wantVcpus = 1
 	}
-	d := r.domain(uuid)
+	d, kept := r.domain(uuid)
 	if d == nil {
 		r.lookups.Add(1)
 	}
 	rc := C.vmmonDomainRead(r.ptr, d, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
 		(*C.char)(unsafe.Pointer(&devs[0])), C.int(len(disks)), C.int(len(nics)), &block[0], &iface[0], &deverrs[0])
+	r.release(kept)
 	out := &domainReading{state: int(info.state), vcpus: int(info.nrVirtCpu), cpuTime: uint64(info.cpuTime),
 		memory: uint64(info.memory), maxMem: uint64(info.maxMem)}
 	if cvcpus != nil {

@@ -56,6 +56,48 @@ func TestDomainStatsKeepsBulkDomains(t *testing.T) {
 	}
 }
 
+// TestKeptAnswerOutlivesItsReplacement: a bulk answer kept for per-domain
+// reads is freed when the next one replaces it, but not while a read still
+// uses one of its domains (a read stuck past its timeout, say): the last
+// read to finish frees it.
+func TestKeptAnswerOutlivesItsReplacement(t *testing.T) {
+	c, err := Dial("test:///default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	raw := c.(*libvirtConn).raw
+	stats, err := c.BulkStats(AllGroups, false)
+	if err != nil || len(stats) != 1 {
+		t.Fatalf("bulk: %+v %v", stats, err)
+	}
+	first := raw.kept
+	d, inUse := raw.domain(stats[0].UUID)
+	if d == nil || inUse != first {
+		t.Fatalf("the kept answer does not hold %s", stats[0].UUID)
+	}
+	if _, err := c.BulkStats(AllGroups, false); err != nil {
+		t.Fatal(err)
+	}
+	if raw.kept == first || !first.dropped || raw.freed.Load() != 0 {
+		t.Fatalf("replaced while in use: kept anew %v, dropped %v, %d freed; want true, true, 0", raw.kept != first, first.dropped, raw.freed.Load())
+	}
+	raw.release(inUse)
+	if got := raw.freed.Load(); got != 1 {
+		t.Errorf("%d answers freed once the read ended, want 1", got)
+	}
+	// The answer kept now is freed as the next replaces it, none using it.
+	if _, err := c.BulkStats(AllGroups, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.freed.Load(); got != 2 {
+		t.Errorf("%d answers freed after a replacement none used, want 2", got)
+	}
+	if _, err := c.DomainStats(stats[0].UUID, GroupCPU, nil, nil); err != nil {
+		t.Errorf("a read after the replacements: %v", err)
+	}
+}
+
 // TestDomainStatsUnknown: a UUID that neither the bulk answer nor the driver
 // knows is a domain gone.
 func TestDomainStatsUnknown(t *testing.T) {
