@@ -221,6 +221,9 @@ func TestAgentCorruptSpoolAfterKill(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(spoolDir, "*.msg"))
 		return len(files) >= 5
 	})
+	if n := scrape(t, fmt.Sprintf("http://127.0.0.1:%d", metricsPort), "vmmon_agent_spool_written_total"); n < 5 {
+		t.Errorf("vmmon_agent_spool_written_total = %v with the broker unreachable; want at least the 5 batches spooled", n)
+	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	files, _ := filepath.Glob(filepath.Join(spoolDir, "*.msg"))
@@ -277,5 +280,19 @@ func TestAgentCorruptSpoolAfterKill(t *testing.T) {
 	// The same figure on the agent's own metrics address.
 	if n := scrape(t, fmt.Sprintf("http://127.0.0.1:%d", metricsPort), "vmmon_agent_spool_moved_aside_total"); n != 1 {
 		t.Errorf("vmmon_agent_spool_moved_aside_total = %v; want 1", n)
+	}
+	// With the broker confirming and the spool empty, batches go straight
+	// to it: only the new run's first batch, sent behind the killed run's,
+	// was written to the spool.
+	seen := len(bs)
+	until(t, 30*time.Second, "three more batches", func() bool {
+		bs, _, _ := st.snapshot()
+		return len(bs) >= seen+3
+	})
+	if n := scrape(t, fmt.Sprintf("http://127.0.0.1:%d", metricsPort), "vmmon_agent_spool_written_total"); n != 1 {
+		t.Errorf("vmmon_agent_spool_written_total = %v after the spool drained; want 1 (the first batch, behind the spooled ones)", n)
+	}
+	if left, _ := os.ReadDir(spoolDir); len(left) != 1 || left[0].Name() != spool.AsideDir {
+		t.Errorf("the spool's folder holds %v; want only %s", left, spool.AsideDir)
 	}
 }

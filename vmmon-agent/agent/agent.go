@@ -2,9 +2,9 @@
 // the local hypervisor in one bulk call (per-domain calls where the driver's
 // bulk call lacks a group), names them by Nova's metadata, turns the readings
 // into metrics and publishes one batch, a heartbeat, and lifecycle events as
-// they happen. Batches and events pass through an on-disk spool, so a broker
-// outage loses nothing; every libvirt call has a timeout, so one stuck domain
-// never stalls the host's report.
+// they happen. Batches and events the broker does not confirm wait in an
+// on-disk spool, so a broker outage loses nothing; every libvirt call has a
+// timeout, so one stuck domain never stalls the host's report.
 package agent
 
 import (
@@ -15,8 +15,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"opendev.org/openstack/vmmon/vmmon-agent/domxml"
 	"opendev.org/openstack/vmmon/vmmon-agent/hypervisor"
@@ -76,6 +74,8 @@ type Agent struct {
 
 	encMu sync.Mutex
 	enc   messaging.Encoder // its buffer is reused from message to message
+
+	workers *workers // for libvirt calls
 }
 
 // stages times the steps of a cycle; steps run concurrently.
@@ -131,37 +131,12 @@ func New(cfg Config, dial func(string) (hypervisor.Conn, error), pub Publisher, 
 		cfg: cfg, dial: dial, pub: pub, spool: sp, log: log,
 		start: time.Now(), now: time.Now, stream: messaging.NewUUID(),
 		meta: map[string]*domxml.Domain{}, inflight: map[string]bool{}, prev: map[string]*sampler.Reading{},
+		workers: newWorkers(cfg.Parallel),
 	}
 }
 
 // mono is the agent's monotonic clock (Go's time.Since uses the monotonic reading).
 func (a *Agent) mono() time.Duration { return time.Since(a.start) }
-
-// within runs fn with the agent's timeout. A call that times out keeps
-// running in the background; its result is dropped.
-func within[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		ch <- result{v, err}
-	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-t.C:
-		var zero T
-		return zero, ErrTimeout
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
-}
 
 // connection returns a live libvirt connection, dialling when needed.
 func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
@@ -175,7 +150,7 @@ func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
 		go c.Close() // may block on a dead daemon
 		a.log.Warn("libvirt connection lost; reconnecting", "uri", a.cfg.LibvirtURI)
 	}
-	nc, err := within(ctx, a.cfg.Timeout, func() (hypervisor.Conn, error) { return a.dial(a.cfg.LibvirtURI) })
+	nc, err := within(ctx, a.workers, a.cfg.Timeout, func() (hypervisor.Conn, error) { return a.dial(a.cfg.LibvirtURI) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err != nil {
@@ -252,7 +227,7 @@ func (a *Agent) read(ctx context.Context) (*agentmsg.Batch, []readings, error) {
 	bulk, refs := a.bulk(ctx, conn)
 	if bulk == nil {
 		lt := time.Now()
-		refs, err = within(ctx, a.cfg.Timeout, conn.ListDomains)
+		refs, err = within(ctx, a.workers, a.cfg.Timeout, conn.ListDomains)
 		a.stages.add("libvirt.list", lt, err)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing domains: %w", err)
@@ -266,30 +241,36 @@ func (a *Agent) read(ctx context.Context) (*agentmsg.Batch, []readings, error) {
 		current   = map[string]*sampler.Reading{}
 		timedOut  int
 	)
-	// The group only bounds the per-domain work: a domain that fails is left
-	// out of the batch and never stops the others, so no function returns an
-	// error.
-	var g errgroup.Group
-	g.SetLimit(a.cfg.Parallel)
-	for _, ref := range refs {
-		g.Go(func() error {
-			inst, reading, ok := a.instance(ctx, conn, ref, bulk)
-			if !ok {
-				return nil
+	// Parallel goroutines read the domains: a domain that fails is left out
+	// of the batch and never stops the others.
+	todo := make(chan hypervisor.DomainRef)
+	var wg sync.WaitGroup
+	for range min(a.cfg.Parallel, len(refs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ref := range todo {
+				inst, reading, ok := a.instance(ctx, conn, ref, bulk)
+				if !ok {
+					continue
+				}
+				resMu.Lock()
+				if inst.TimedOut {
+					timedOut++
+				}
+				if reading != nil {
+					current[inst.UUID] = reading
+				}
+				instances = append(instances, inst)
+				resMu.Unlock()
 			}
-			resMu.Lock()
-			defer resMu.Unlock()
-			if inst.TimedOut {
-				timedOut++
-			}
-			if reading != nil {
-				current[inst.UUID] = reading
-			}
-			instances = append(instances, inst)
-			return nil
-		})
+		}()
 	}
-	_ = g.Wait()
+	for _, ref := range refs {
+		todo <- ref
+	}
+	close(todo)
+	wg.Wait()
 	sort.Slice(instances, func(i, j int) bool { return instances[i].UUID < instances[j].UUID })
 	rs := make([]readings, len(instances))
 	for i := range instances {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -328,41 +329,96 @@ func TestSpoolDuringOutage(t *testing.T) {
 	if fmt.Sprint(pub.seqs) != fmt.Sprint(want) {
 		t.Errorf("published seqs %v; want %v", pub.seqs, want)
 	}
+	// The first went straight to the broker; the three it refused were
+	// spooled, and the one after them went behind them.
+	if hb := a.Heartbeat(ctx); hb.SpoolWritten != 4 || hb.SpoolMessages != 0 {
+		t.Errorf("%d written to the spool, %d left; want 4 and 0", hb.SpoolWritten, hb.SpoolMessages)
+	}
 }
 
-// A spool that refuses batches does not silence the host: they are
-// published directly and the heartbeat says so; a batch the broker returns
-// as unroutable stays spooled and is counted.
-func TestSpoolRefusalAndUnroutable(t *testing.T) {
-	f := newFake(2)
-	sp, err := spool.Open(t.TempDir(), 64) // smaller than any batch
+// While the broker confirms each message and nothing waits in the spool,
+// messages go straight to the broker: the spool's folder stays empty.
+func TestNoSpoolWhileTheBrokerConfirms(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := spool.Open(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := &flakyPub{}
-	a := newAgent(f, pub, sp)
+	a := newAgent(newFake(2), pub, sp)
 	ctx := context.Background()
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 3; i++ {
 		b, err := a.Collect(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil {
-			t.Fatalf("send with a refusing spool: %v", err)
+			t.Fatal(err)
 		}
+		a.heartbeat(ctx)
 	}
-	if fmt.Sprint(pub.seqs) != "[1 2]" {
-		t.Errorf("published %v; want [1 2]", pub.seqs)
+	if fmt.Sprint(pub.seqs) != "[1 2 3]" {
+		t.Errorf("published %v; want [1 2 3]", pub.seqs)
+	}
+	files, _ := os.ReadDir(dir)
+	if hb := a.Heartbeat(ctx); len(files) != 0 || hb.SpoolWritten != 0 {
+		t.Errorf("the spool's folder holds %d files, %d were written to it; want none", len(files), hb.SpoolWritten)
+	}
+}
+
+// A spool that refuses a message does not silence the host while the
+// broker takes it: behind a backlog, the message is published directly after
+// the backlog, and the heartbeat says so. When neither takes it, send says the
+// message is lost. A batch the broker returns as unroutable stays spooled
+// and is counted.
+func TestSpoolRefusalAndUnroutable(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(2)
+	batch, err := newAgent(f, nil, nil).Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Room for a lifecycle event, not for a batch.
+	const room = 1024
+	sp, err := spool.Open(t.TempDir(), room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &flakyPub{down: true}
+	a := newAgent(f, pub, sp)
+	ev := agentmsg.Event{Host: "h1", UUID: f.refs[0].UUID, Event: "started", Time: time.Now()}
+	bb, _ := a.encode(agentmsg.EventSamples, agentmsg.ObjectBatch, batch)
+	eb, _ := a.encode(agentmsg.EventLifecycle, agentmsg.ObjectEvent, ev)
+	if len(eb) >= room || len(bb) <= room {
+		t.Fatalf("an event of %d bytes and a batch of %d for a spool of %d", len(eb), len(bb), room)
+	}
+	if err := a.send(ctx, agentmsg.KindEvents, agentmsg.EventLifecycle, agentmsg.ObjectEvent, ev); err != nil {
+		t.Fatalf("an event while the broker is down: %v", err)
+	}
+	b, _ := a.Collect(ctx)
+	err = a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b)
+	if err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("a batch the spool refuses with the broker down: %v; want it said lost", err)
+	}
+	pub.mu.Lock()
+	pub.down = false
+	pub.mu.Unlock()
+	b, _ = a.Collect(ctx)
+	if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil {
+		t.Fatalf("a batch the spool refuses behind a backlog: %v", err)
+	}
+	if n, _, _ := sp.Stats(); n != 0 || fmt.Sprint(pub.seqs) != "[2]" {
+		t.Errorf("%d left in the spool, batches %v published; want 0 and [2]", n, pub.seqs)
 	}
 	hb := a.Heartbeat(ctx)
-	if hb.SpoolErrors != 2 || hb.PublishedDirect != 2 || !strings.Contains(hb.SpoolLastError, "spool_max_bytes") {
+	if hb.SpoolErrors != 2 || hb.PublishedDirect != 1 || !strings.Contains(hb.SpoolLastError, "spool_max_bytes") {
 		t.Errorf("heartbeat after spool refusals: %+v", hb)
 	}
 	// The broker returns what no queue takes: kept in the spool, counted.
 	sp2, _ := spool.Open(t.TempDir(), 0)
 	ret := &flakyPub{err: fmt.Errorf("%w: test", messaging.ErrUnroutable)}
 	a2 := newAgent(f, ret, sp2)
-	b, _ := a2.Collect(ctx)
+	b, _ = a2.Collect(ctx)
 	if err := a2.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type Spool struct {
 	bytes   int64
 	next    uint64
 	dropped uint64
+	written uint64 // messages appended since Open
 	aside   uint64 // unreadable messages moved aside
 	inMem   int64  // bytes of entries' bodies held
 }
@@ -141,6 +142,7 @@ func (s *Spool) Append(routingKey string, body []byte) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.next++
+	s.written++
 	s.entries = append(s.entries, entry{seq: seq, size: size, key: routingKey, body: body})
 	s.bytes += size
 	s.inMem += int64(len(body))
@@ -217,6 +219,13 @@ func (s *Spool) Stats() (messages int, bytes int64, dropped uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries), s.bytes, s.dropped
+}
+
+// Written returns how many messages were appended since Open.
+func (s *Spool) Written() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.written
 }
 
 // Aside returns how many unreadable messages were moved aside since Open.

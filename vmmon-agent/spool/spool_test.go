@@ -54,6 +54,9 @@ func TestOrderAndResumeAfterFailure(t *testing.T) {
 	if m, b, _ := s.Stats(); m != 0 || b != 0 {
 		t.Errorf("after drain: %d messages, %d bytes", m, b)
 	}
+	if w := s.Written(); w != 5 {
+		t.Errorf("%d written; want 5", w)
+	}
 }
 
 func TestBoundDropsOldest(t *testing.T) {

@@ -195,10 +195,13 @@ type Heartbeat struct {
 	SpoolMessages     int       `json:"spool_messages"`
 	SpoolBytes        int64     `json:"spool_bytes"`
 	SpoolDropped      uint64    `json:"spool_dropped"`
-	// Since the agent started: appends the spool refused (disk full,
-	// read-only, ...) with the last such error, unreadable spooled messages
-	// moved aside, messages published without the spool because it refused
-	// them, and messages the broker returned because no queue took them.
+	// Since the agent started: messages written to the spool (those the
+	// broker did not confirm, and those sent while others waited there),
+	// appends the spool refused (disk full, read-only, ...) with the last
+	// such error, unreadable spooled messages moved aside, messages
+	// published directly because the spool refused them, and messages the
+	// broker returned because no queue took them.
+	SpoolWritten     uint64          `json:"spool_written,omitempty"`
 	SpoolErrors      uint64          `json:"spool_errors,omitempty"`
 	SpoolLastError   string          `json:"spool_last_error,omitempty"`
 	SpoolMovedAside  uint64          `json:"spool_moved_aside,omitempty"`
