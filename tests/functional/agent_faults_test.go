@@ -147,9 +147,9 @@ func max64(a, b uint64) uint64 {
 	return b
 }
 
-// A spool on a full file system refuses batches: the agent publishes them
-// directly (nothing is lost while the broker is up) and its heartbeat says
-// the spool failed.
+// A spool on a full file system, the broker up: batches go straight to the
+// broker (nothing is lost, nothing written to the spool) and the heartbeat
+// says how little room the spool has left for an outage.
 func TestAgentSpoolFull(t *testing.T) {
 	env := bedenv.Load(t)
 	url := env.Get(t, "VMMON_TRANSPORT_URL")
@@ -177,17 +177,51 @@ func TestAgentSpoolFull(t *testing.T) {
 		bs, hbs, _ := st.snapshot()
 		return len(bs) >= 5 && len(hbs) >= 5
 	})
-	rig.stop()
 	bs, hbs, _ := st.snapshot()
 	max, missing, dups := seqReport(bs)
 	last := hbs[len(hbs)-1]
-	t.Logf("spool full: batches 1..%d arrived with %d missing, %d duplicated; heartbeat: %d spool errors (%q), %d published unspooled",
-		max, len(missing), dups, last.SpoolErrors, last.SpoolLastError, last.PublishedDirect)
+	t.Logf("spool full: batches 1..%d arrived with %d missing, %d duplicated; heartbeat: %d bytes free for the spool, %d written to it, %d spool errors",
+		max, len(missing), dups, last.SpoolFreeBytes, last.SpoolWritten, last.SpoolErrors)
 	if len(missing) != 0 || dups != 0 {
 		t.Errorf("missing %v, %d duplicated", missing, dups)
 	}
-	if last.SpoolErrors == 0 || last.PublishedDirect == 0 || !strings.Contains(last.SpoolLastError, "no space left") {
-		t.Errorf("the heartbeat does not say the spool fails: %+v", last)
+	// The broker confirms every message, so the full disk costs nothing yet;
+	// the heartbeat says there is no room for an outage.
+	if last.SpoolWritten != 0 || last.SpoolErrors != 0 || last.SpoolFreeBytes < 0 || last.SpoolFreeBytes >= 4096 {
+		t.Errorf("heartbeat: %d written, %d spool errors, %d bytes free; want 0, 0, and under 4096: %+v",
+			last.SpoolWritten, last.SpoolErrors, last.SpoolFreeBytes, last)
+	}
+	// Then the queue deleted: the broker returns each batch, the full spool
+	// refuses it, and it is lost; once the queue is back, the batches after
+	// the gap arrive and the heartbeat says why the gap is there.
+	rig.stopConsumer()
+	deleteQueue(t, url, rig.queue.Name)
+	time.Sleep(3 * time.Second) // three intervals with nowhere to go
+	startConsumer(t, rig.opts, rig.queue, st.handler(t))
+	// A heartbeat counts the refusals up to its cycle's batch: wait for one
+	// whose batch arrived, so that every batch up to it arrived or is lost.
+	until(t, 20*time.Second, "a heartbeat counting the spool's refusals, its batch arrived", func() bool {
+		bs, hbs, _ := st.snapshot()
+		max, _, _ := seqReport(bs)
+		return len(hbs) > 0 && hbs[len(hbs)-1].SpoolErrors > 0 && max >= hbs[len(hbs)-1].LastSeq
+	})
+	rig.stop()
+	bs, hbs, _ = st.snapshot()
+	_, missing, dups = seqReport(bs)
+	last = hbs[len(hbs)-1]
+	var lost []uint64
+	for _, seq := range missing {
+		if seq <= last.LastSeq {
+			lost = append(lost, seq)
+		}
+	}
+	t.Logf("spool full, queue gone: batches %v lost, %d duplicated; heartbeat: %d spool errors (%q), %d unroutable",
+		lost, dups, last.SpoolErrors, last.SpoolLastError, last.Unroutable)
+	if len(lost) == 0 || uint64(len(lost)) != last.SpoolErrors || dups != 0 {
+		t.Errorf("lost %v, %d duplicated, %d spool errors; want each lost batch counted, none twice", lost, dups, last.SpoolErrors)
+	}
+	if !strings.Contains(last.SpoolLastError, "no space left") || last.Unroutable == 0 || last.SpoolWritten != 0 {
+		t.Errorf("the heartbeat does not say the spool refused what the broker returned: %+v", last)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -337,10 +336,9 @@ func TestSpoolDuringOutage(t *testing.T) {
 }
 
 // While the broker confirms each message and nothing waits in the spool,
-// messages go straight to the broker: the spool's folder stays empty.
+// messages go straight to the broker: none is written to the spool.
 func TestNoSpoolWhileTheBrokerConfirms(t *testing.T) {
-	dir := t.TempDir()
-	sp, err := spool.Open(dir, 0)
+	sp, err := spool.Open(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,9 +358,8 @@ func TestNoSpoolWhileTheBrokerConfirms(t *testing.T) {
 	if fmt.Sprint(pub.seqs) != "[1 2 3]" {
 		t.Errorf("published %v; want [1 2 3]", pub.seqs)
 	}
-	files, _ := os.ReadDir(dir)
-	if hb := a.Heartbeat(ctx); len(files) != 0 || hb.SpoolWritten != 0 {
-		t.Errorf("the spool's folder holds %d files, %d were written to it; want none", len(files), hb.SpoolWritten)
+	if hb := a.Heartbeat(ctx); hb.SpoolWritten != 0 || hb.SpoolFreeBytes <= 0 {
+		t.Errorf("%d written to the spool, %d bytes free on its disk; want none, and more than 0", hb.SpoolWritten, hb.SpoolFreeBytes)
 	}
 }
 
@@ -427,6 +424,30 @@ func TestSpoolRefusalAndUnroutable(t *testing.T) {
 	}
 	if hb := a2.Heartbeat(ctx); hb.Unroutable < 1 || hb.PublishLastError == "" {
 		t.Errorf("heartbeat after an unroutable publish: %+v", hb)
+	}
+}
+
+// With the spool empty and the broker down, a message the spool refuses is
+// lost, and send says so; the agent notes the broker down (and logs it once)
+// all the same, so that the next message goes behind any spooled.
+func TestBrokerDownAndSpoolRefuses(t *testing.T) {
+	ctx := context.Background()
+	sp, err := spool.Open(t.TempDir(), 64) // smaller than any message
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAgent(newFake(2), &flakyPub{down: true}, sp)
+	b, err := a.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b)
+	if err == nil || !strings.Contains(err.Error(), "did not confirm") || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("send = %v; want the message said lost, the broker and the spool both failing", err)
+	}
+	hb := a.Heartbeat(ctx)
+	if !a.pubDown || hb.SpoolErrors != 1 || hb.SpoolWritten != 0 || hb.PublishLastError == "" {
+		t.Errorf("broker down %v, heartbeat %+v; want down, 1 spool error, nothing written, the publish error", a.pubDown, hb)
 	}
 }
 

@@ -100,11 +100,12 @@ func (a *Agent) encode(eventType, object string, data any) ([]byte, error) {
 //
 // Writing every message to disk first cost each cycle about a tenth of its
 // CPU (a file written, synced and renamed, the folder synced, the file
-// removed) to guard against one loss only: the agent killed between reading
-// a cycle and the broker's confirm. The message at risk then is the one
-// being sent, the cycle's own, which a kill while reading or encoding that
-// cycle loses all the same; what was confirmed is the broker's, and what was
-// not is on disk before the next message is sent.
+// removed) to guard against one loss only: the agent killed after sending a
+// message and before the broker's confirm. The message at risk then is the
+// one being sent: a batch, which a kill while its cycle is read or encoded
+// loses all the same, or a lifecycle event, which is lost for good (the
+// next cycle's batch still shows the domain's state). What was confirmed is
+// the broker's, and what was not is on disk before the next message is sent.
 //
 // A spool that refuses a message (disk full, read-only) must not silence the
 // host: the message is then published directly, after what the spool holds.
@@ -125,11 +126,11 @@ func (a *Agent) send(ctx context.Context, kind, eventType, object string, data a
 		if perr == nil {
 			return nil
 		}
+		a.brokerState(0, perr)
 		if err := a.spool.Append(key, body); err != nil {
 			a.health.spoolError(err)
 			return fmt.Errorf("the broker did not confirm the message (%w) and the spool refused it (%w): the message is lost", perr, err)
 		}
-		a.brokerState(0, perr)
 		return nil
 	}
 	if err := a.spool.Append(key, body); err != nil {
@@ -190,9 +191,13 @@ func (a *Agent) Heartbeat(ctx context.Context) agentmsg.Heartbeat {
 		LastSeq: a.seq, LastDurationMS: ms(a.lastDur), TimedOut: a.timedOut,
 		Samplers: append([]agentmsg.SamplerStatus(nil), a.families...),
 	}
+	hb.SpoolFreeBytes = -1
 	if a.spool != nil {
 		hb.SpoolMessages, hb.SpoolBytes, hb.SpoolDropped = a.spool.Stats()
 		hb.SpoolMovedAside, hb.SpoolWritten = a.spool.Aside(), a.spool.Written()
+		if free, err := a.spool.Free(); err == nil {
+			hb.SpoolFreeBytes = free
+		}
 	}
 	a.health.fill(&hb)
 	if conn != nil && conn.Alive() {

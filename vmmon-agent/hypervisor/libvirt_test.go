@@ -93,8 +93,12 @@ func TestKeptAnswerOutlivesItsReplacement(t *testing.T) {
 	if got := raw.freed.Load(); got != 2 {
 		t.Errorf("%d answers freed after a replacement none used, want 2", got)
 	}
+	// A read now uses the answer kept last, and leaves it kept.
 	if _, err := c.DomainStats(stats[0].UUID, GroupCPU, nil, nil); err != nil {
 		t.Errorf("a read after the replacements: %v", err)
+	}
+	if lookups, freed := raw.lookups.Load(), raw.freed.Load(); lookups != 0 || freed != 2 || raw.kept == nil || raw.kept.users != 0 {
+		t.Errorf("after a read: %d lookups, %d freed, kept %v; want 0, 2 and the answer kept, unused", lookups, freed, raw.kept)
 	}
 }
 

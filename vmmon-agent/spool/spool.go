@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 const suffix = ".msg"
@@ -219,6 +220,17 @@ func (s *Spool) Stats() (messages int, bytes int64, dropped uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries), s.bytes, s.dropped
+}
+
+// Free returns the bytes free for the agent on the spool's file system. The
+// spool is written only while the broker does not take messages, so this is
+// how a full disk shows before an outage needs the room.
+func (s *Spool) Free() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	return int64(st.Bavail) * st.Bsize, nil
 }
 
 // Written returns how many messages were appended since Open.

@@ -185,3 +185,21 @@ func TestSentFromMemoryWithinBound(t *testing.T) {
 		t.Errorf("%d messages (%d bytes, %d in memory) left", m, b, s.inMem)
 	}
 }
+
+// Free reads the spool's file system; a spool whose folder is gone says so.
+func TestFree(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free, err := s.Free(); err != nil || free <= 0 {
+		t.Errorf("Free = %d, %v; want some bytes", free, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Free(); err == nil {
+		t.Error("Free of a spool whose folder is gone: no error")
+	}
+}
