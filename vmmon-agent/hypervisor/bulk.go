@@ -91,6 +91,7 @@ import "C"
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -143,9 +144,12 @@ func (r *rawConn) close() {
 		return
 	}
 	r.keep(nil)
-	if r.ptr != nil {
-		C.virConnectClose(r.ptr)
-		r.ptr = nil
+	r.mu.Lock()
+	p := r.ptr
+	r.ptr = nil
+	r.mu.Unlock()
+	if p != nil {
+		C.virConnectClose(p) // reads still looking domains up hold their own reference
 	}
 }
 
@@ -225,19 +229,26 @@ func (r *rawConn) free(k *keptAnswer) {
 }
 
 // domain returns the kept answer's domain of uuid, and the answer, which
-// the caller releases once done with the domain; nil and nil when none.
-func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer) {
+// the caller releases once done with the domain. When the answer holds no
+// such domain it returns instead the connection to look the domain up on,
+// with a reference of the caller's (closed once done), so that a close
+// meanwhile does not free it under the read; an error once closed.
+func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer, C.virConnectPtr, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.kept == nil {
-		return nil, nil
+	if r.ptr == nil {
+		return nil, nil, nil, errors.New("the libvirt connection is closed")
 	}
-	d := r.kept.doms[uuid]
-	if d == nil {
-		return nil, nil
+	if r.kept != nil {
+		if d := r.kept.doms[uuid]; d != nil {
+			r.kept.users++
+			return d, r.kept, nil, nil
+		}
 	}
-	r.kept.users++
-	return d, r.kept
+	if C.virConnectRef(r.ptr) != 0 {
+		return nil, nil, nil, errors.New("the libvirt connection is closed")
+	}
+	return nil, nil, r.ptr, nil
 }
 
 // release ends a read's use of k's domain; the last user of an answer
@@ -337,13 +348,19 @@ func (r *rawConn) readDomain(uuid string, vcpus bool, disks, nics []string) (*do
 	if vcpus {
 		wantVcpus = 1
 	}
-	d, kept := r.domain(uuid)
+	d, kept, conn, err := r.domain(uuid)
+	if err != nil {
+		return nil, err
+	}
 	if d == nil {
 		r.lookups.Add(1)
 	}
-	rc := C.vmmonDomainRead(r.ptr, d, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
+	rc := C.vmmonDomainRead(conn, d, (*C.char)(unsafe.Pointer(&cuuid[0])), &info, &cerr, wantVcpus, &cvcpus, &nvcpus,
 		(*C.char)(unsafe.Pointer(&devs[0])), C.int(len(disks)), C.int(len(nics)), &block[0], &iface[0], &deverrs[0])
 	r.release(kept)
+	if conn != nil {
+		C.virConnectClose(conn)
+	}
 	out := &domainReading{state: int(info.state), vcpus: int(info.nrVirtCpu), cpuTime: uint64(info.cpuTime),
 		memory: uint64(info.memory), maxMem: uint64(info.maxMem)}
 	if cvcpus != nil {
