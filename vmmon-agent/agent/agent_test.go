@@ -358,8 +358,8 @@ func TestNoSpoolWhileTheBrokerConfirms(t *testing.T) {
 	if fmt.Sprint(pub.seqs) != "[1 2 3]" {
 		t.Errorf("published %v; want [1 2 3]", pub.seqs)
 	}
-	if hb := a.Heartbeat(ctx); hb.SpoolWritten != 0 || hb.SpoolFreeBytes <= 0 {
-		t.Errorf("%d written to the spool, %d bytes free on its disk; want none, and more than 0", hb.SpoolWritten, hb.SpoolFreeBytes)
+	if hb := a.Heartbeat(ctx); hb.SpoolWritten != 0 || hb.SpoolFreeBytes == nil || *hb.SpoolFreeBytes <= 0 {
+		t.Errorf("%d written to the spool, %v bytes free on its disk; want none, and more than 0", hb.SpoolWritten, hb.SpoolFreeBytes)
 	}
 }
 
@@ -428,15 +428,16 @@ func TestSpoolRefusalAndUnroutable(t *testing.T) {
 }
 
 // With the spool empty and the broker down, a message the spool refuses is
-// lost, and send says so; the agent notes the broker down (and logs it once)
-// all the same, so that the next message goes behind any spooled.
+// lost, and send says so; the agent notes the broker down all the same (and
+// logs it once), and notes it back, and logs that, when it takes the next.
 func TestBrokerDownAndSpoolRefuses(t *testing.T) {
 	ctx := context.Background()
 	sp, err := spool.Open(t.TempDir(), 64) // smaller than any message
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAgent(newFake(2), &flakyPub{down: true}, sp)
+	pub := &flakyPub{down: true}
+	a := newAgent(newFake(2), pub, sp)
 	b, err := a.Collect(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -448,6 +449,13 @@ func TestBrokerDownAndSpoolRefuses(t *testing.T) {
 	hb := a.Heartbeat(ctx)
 	if !a.pubDown || hb.SpoolErrors != 1 || hb.SpoolWritten != 0 || hb.PublishLastError == "" {
 		t.Errorf("broker down %v, heartbeat %+v; want down, 1 spool error, nothing written, the publish error", a.pubDown, hb)
+	}
+	pub.mu.Lock()
+	pub.down = false
+	pub.mu.Unlock()
+	b, _ = a.Collect(ctx)
+	if err := a.send(ctx, agentmsg.KindSamples, agentmsg.EventSamples, agentmsg.ObjectBatch, b); err != nil || a.pubDown {
+		t.Errorf("send with the broker back: %v, broker down %v; want nil and up", err, a.pubDown)
 	}
 }
 

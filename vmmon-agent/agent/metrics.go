@@ -19,6 +19,10 @@ func (a *Agent) WriteMetrics(ctx context.Context, w io.Writer) error {
 		}
 		return 0
 	}
+	free := -1.0
+	if hb.SpoolFreeBytes != nil {
+		free = float64(*hb.SpoolFreeBytes)
+	}
 	for _, m := range []struct {
 		name, kind, help string
 		value            float64
@@ -30,7 +34,7 @@ func (a *Agent) WriteMetrics(ctx context.Context, w io.Writer) error {
 		{"vmmon_agent_libvirt_connected", "gauge", "1 while libvirt answers.", b(hb.LibvirtConnected)},
 		{"vmmon_agent_spool_messages", "gauge", "Messages waiting in the spool for the broker.", float64(hb.SpoolMessages)},
 		{"vmmon_agent_spool_bytes", "gauge", "Bytes waiting in the spool.", float64(hb.SpoolBytes)},
-		{"vmmon_agent_spool_free_bytes", "gauge", "Bytes free for the agent on the spool's file system (-1 when unknown); the spool is written only while the broker does not take messages.", float64(hb.SpoolFreeBytes)},
+		{"vmmon_agent_spool_free_bytes", "gauge", "Bytes free for the agent on the spool's file system (-1 when unknown); the spool is written only while the broker does not take messages.", free},
 		{"vmmon_agent_spool_dropped_total", "counter", "Spooled messages dropped because the spool was full.", float64(hb.SpoolDropped)},
 		{"vmmon_agent_spool_written_total", "counter", "Messages written to the spool: those the broker did not confirm, and those sent while others waited there.", float64(hb.SpoolWritten)},
 		{"vmmon_agent_spool_errors_total", "counter", "Messages the spool could not store (disk full, read-only).", float64(hb.SpoolErrors)},

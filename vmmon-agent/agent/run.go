@@ -105,7 +105,8 @@ func (a *Agent) encode(eventType, object string, data any) ([]byte, error) {
 // one being sent: a batch, which a kill while its cycle is read or encoded
 // loses all the same, or a lifecycle event, which is lost for good (the
 // next cycle's batch still shows the domain's state). What was confirmed is
-// the broker's, and what was not is on disk before the next message is sent.
+// the broker's, and what was not is on disk before the next message is sent,
+// unless the spool refuses it too (send then says the message is lost).
 //
 // A spool that refuses a message (disk full, read-only) must not silence the
 // host: the message is then published directly, after what the spool holds.
@@ -124,6 +125,9 @@ func (a *Agent) send(ctx context.Context, kind, eventType, object string, data a
 	if waiting, _, _ := a.spool.Stats(); waiting == 0 {
 		perr := a.publish(ctx, key, body)
 		if perr == nil {
+			if a.pubDown {
+				a.brokerState(0, nil)
+			}
 			return nil
 		}
 		a.brokerState(0, perr)
@@ -191,12 +195,11 @@ func (a *Agent) Heartbeat(ctx context.Context) agentmsg.Heartbeat {
 		LastSeq: a.seq, LastDurationMS: ms(a.lastDur), TimedOut: a.timedOut,
 		Samplers: append([]agentmsg.SamplerStatus(nil), a.families...),
 	}
-	hb.SpoolFreeBytes = -1
 	if a.spool != nil {
 		hb.SpoolMessages, hb.SpoolBytes, hb.SpoolDropped = a.spool.Stats()
 		hb.SpoolMovedAside, hb.SpoolWritten = a.spool.Aside(), a.spool.Written()
 		if free, err := a.spool.Free(); err == nil {
-			hb.SpoolFreeBytes = free
+			hb.SpoolFreeBytes = &free
 		}
 	}
 	a.health.fill(&hb)

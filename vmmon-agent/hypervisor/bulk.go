@@ -91,7 +91,7 @@ import "C"
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -228,6 +228,8 @@ func (r *rawConn) free(k *keptAnswer) {
 	r.freed.Add(1)
 }
 
+var errClosed = fmt.Errorf("%w: the libvirt connection is closed", ErrConnection)
+
 // domain returns the kept answer's domain of uuid, and the answer, which
 // the caller releases once done with the domain. When the answer holds no
 // such domain it returns instead the connection to look the domain up on,
@@ -237,7 +239,7 @@ func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer, C.virConnect
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ptr == nil {
-		return nil, nil, nil, errors.New("the libvirt connection is closed")
+		return nil, nil, nil, errClosed
 	}
 	if r.kept != nil {
 		if d := r.kept.doms[uuid]; d != nil {
@@ -246,7 +248,7 @@ func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer, C.virConnect
 		}
 	}
 	if C.virConnectRef(r.ptr) != 0 {
-		return nil, nil, nil, errors.New("the libvirt connection is closed")
+		return nil, nil, nil, errClosed
 	}
 	return nil, nil, r.ptr, nil
 }

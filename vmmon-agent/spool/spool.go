@@ -230,7 +230,7 @@ func (s *Spool) Free() (int64, error) {
 	if err := syscall.Statfs(s.dir, &st); err != nil {
 		return 0, fmt.Errorf("spool: %w", err)
 	}
-	return int64(st.Bavail) * st.Bsize, nil
+	return int64(st.Bavail) * int64(st.Frsize), nil
 }
 
 // Written returns how many messages were appended since Open.

@@ -195,10 +195,11 @@ type Heartbeat struct {
 	SpoolMessages     int       `json:"spool_messages"`
 	SpoolBytes        int64     `json:"spool_bytes"`
 	SpoolDropped      uint64    `json:"spool_dropped"`
-	// Bytes free for the agent on the spool's file system, -1 when unknown:
-	// the spool is written only while the broker does not take messages, so
-	// a full disk shows here before an outage needs the room.
-	SpoolFreeBytes int64 `json:"spool_free_bytes"`
+	// Bytes free for the agent on the spool's file system; absent when not
+	// known (older agents, no spool, the file system unreadable). The spool
+	// is written only while the broker does not take messages, so a full
+	// disk shows here before an outage needs the room.
+	SpoolFreeBytes *int64 `json:"spool_free_bytes,omitempty"`
 	// Since the agent started: messages written to the spool (those the
 	// broker did not confirm, and those sent while others waited there),
 	// appends the spool refused (disk full, read-only, ...) with the last
