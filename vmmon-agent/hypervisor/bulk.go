@@ -114,21 +114,21 @@ import (
 type rawConn struct {
 	ptr C.virConnectPtr
 
-	mu   sync.Mutex // over kept and its users
+	mu   sync.Mutex // over kept and the answers' refs
 	kept *keptAnswer
 
 	lookups atomic.Int64 // domains looked up by UUID, for tests
 	freed   atomic.Int64 // kept answers freed, for tests
 }
 
-// keptAnswer is a bulk answer held past its call. It is freed when replaced,
-// or, while per-domain reads still use its domains (one stuck past its
-// timeout, say), by the last of them.
+// keptAnswer is a bulk answer held past its call, freed when the last of its
+// holders lets it go: the connection, until a newer answer replaces it, and
+// each per-domain read using one of its domains (one stuck past its timeout,
+// say).
 type keptAnswer struct {
 	records *C.virDomainStatsRecordPtr
 	doms    map[string]C.virDomainPtr // running domains the answer lacked groups of
-	users   int                       // reads using one of doms
-	dropped bool                      // replaced: the last user frees it
+	refs    int                       // its holders
 }
 
 func newRawConn(c *libvirt.Connect) (*rawConn, error) {
@@ -202,30 +202,19 @@ func (r *rawConn) allDomainStats(groups Groups, flags libvirt.ConnectGetAllDomai
 		C.virDomainStatsRecordListFree(records)
 		r.keep(nil)
 	} else {
-		r.keep(&keptAnswer{records: records, doms: doms})
+		r.keep(&keptAnswer{records: records, doms: doms, refs: 1})
 	}
 	return out, nil
 }
 
-// keep replaces the answer kept with k (nil for none), freeing the one kept
-// before unless a read still uses it.
+// keep replaces the answer kept with k (nil for none) and lets the one kept
+// before go.
 func (r *rawConn) keep(k *keptAnswer) {
 	r.mu.Lock()
 	old := r.kept
 	r.kept = k
-	free := old != nil && old.users == 0
-	if old != nil {
-		old.dropped = true
-	}
 	r.mu.Unlock()
-	if free {
-		r.free(old)
-	}
-}
-
-func (r *rawConn) free(k *keptAnswer) {
-	C.virDomainStatsRecordListFree(k.records)
-	r.freed.Add(1)
+	r.release(old)
 }
 
 var errClosed = fmt.Errorf("%w: the libvirt connection is closed", ErrConnection)
@@ -243,7 +232,7 @@ func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer, C.virConnect
 	}
 	if r.kept != nil {
 		if d := r.kept.doms[uuid]; d != nil {
-			r.kept.users++
+			r.kept.refs++
 			return d, r.kept, nil, nil
 		}
 	}
@@ -253,18 +242,18 @@ func (r *rawConn) domain(uuid string) (C.virDomainPtr, *keptAnswer, C.virConnect
 	return nil, nil, r.ptr, nil
 }
 
-// release ends a read's use of k's domain; the last user of an answer
-// already replaced frees it.
+// release lets k go; its last holder frees it.
 func (r *rawConn) release(k *keptAnswer) {
 	if k == nil {
 		return
 	}
 	r.mu.Lock()
-	k.users--
-	free := k.dropped && k.users == 0
+	k.refs--
+	free := k.refs == 0
 	r.mu.Unlock()
 	if free {
-		r.free(k)
+		C.virDomainStatsRecordListFree(k.records)
+		r.freed.Add(1)
 	}
 }
 

@@ -79,8 +79,8 @@ func TestKeptAnswerOutlivesItsReplacement(t *testing.T) {
 	if _, err := c.BulkStats(AllGroups, false); err != nil {
 		t.Fatal(err)
 	}
-	if raw.kept == first || !first.dropped || raw.freed.Load() != 0 {
-		t.Fatalf("replaced while in use: kept anew %v, dropped %v, %d freed; want true, true, 0", raw.kept != first, first.dropped, raw.freed.Load())
+	if raw.kept == first || first.refs != 1 || raw.freed.Load() != 0 {
+		t.Fatalf("replaced while in use: kept anew %v, %d holders left, %d freed; want true, 1 (the read), 0", raw.kept != first, first.refs, raw.freed.Load())
 	}
 	raw.release(inUse)
 	if got := raw.freed.Load(); got != 1 {
@@ -97,7 +97,7 @@ func TestKeptAnswerOutlivesItsReplacement(t *testing.T) {
 	if _, err := c.DomainStats(stats[0].UUID, GroupCPU, nil, nil); err != nil {
 		t.Errorf("a read after the replacements: %v", err)
 	}
-	if lookups, freed := raw.lookups.Load(), raw.freed.Load(); lookups != 0 || freed != 2 || raw.kept == nil || raw.kept.users != 0 {
+	if lookups, freed := raw.lookups.Load(), raw.freed.Load(); lookups != 0 || freed != 2 || raw.kept == nil || raw.kept.refs != 1 {
 		t.Errorf("after a read: %d lookups, %d freed, kept %v; want 0, 2 and the answer kept, unused", lookups, freed, raw.kept)
 	}
 }
