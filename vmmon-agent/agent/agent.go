@@ -74,8 +74,6 @@ type Agent struct {
 
 	encMu sync.Mutex
 	enc   messaging.Encoder // its buffer is reused from message to message
-
-	workers *workers // for libvirt calls
 }
 
 // stages times the steps of a cycle; steps run concurrently.
@@ -131,12 +129,37 @@ func New(cfg Config, dial func(string) (hypervisor.Conn, error), pub Publisher, 
 		cfg: cfg, dial: dial, pub: pub, spool: sp, log: log,
 		start: time.Now(), now: time.Now, stream: messaging.NewUUID(),
 		meta: map[string]*domxml.Domain{}, inflight: map[string]bool{}, prev: map[string]*sampler.Reading{},
-		workers: newWorkers(cfg.Parallel),
 	}
 }
 
 // mono is the agent's monotonic clock (Go's time.Since uses the monotonic reading).
 func (a *Agent) mono() time.Duration { return time.Since(a.start) }
+
+// within runs fn with the agent's timeout. A call that times out keeps
+// running in the background; its result is dropped.
+func within[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-t.C:
+		var zero T
+		return zero, ErrTimeout
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
 
 // connection returns a live libvirt connection, dialling when needed.
 func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
@@ -150,7 +173,7 @@ func (a *Agent) connection(ctx context.Context) (hypervisor.Conn, error) {
 		go c.Close() // may block on a dead daemon
 		a.log.Warn("libvirt connection lost; reconnecting", "uri", a.cfg.LibvirtURI)
 	}
-	nc, err := within(ctx, a.workers, a.cfg.Timeout, func() (hypervisor.Conn, error) { return a.dial(a.cfg.LibvirtURI) })
+	nc, err := within(ctx, a.cfg.Timeout, func() (hypervisor.Conn, error) { return a.dial(a.cfg.LibvirtURI) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err != nil {
@@ -227,7 +250,7 @@ func (a *Agent) read(ctx context.Context) (*agentmsg.Batch, []readings, error) {
 	bulk, refs := a.bulk(ctx, conn)
 	if bulk == nil {
 		lt := time.Now()
-		refs, err = within(ctx, a.workers, a.cfg.Timeout, conn.ListDomains)
+		refs, err = within(ctx, a.cfg.Timeout, conn.ListDomains)
 		a.stages.add("libvirt.list", lt, err)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing domains: %w", err)

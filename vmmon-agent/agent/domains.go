@@ -28,7 +28,7 @@ func call[T any](ctx context.Context, a *Agent, uuid string, fn func() (T, error
 	}
 	a.inflight[uuid] = true
 	a.mu.Unlock()
-	return within(ctx, a.workers, a.cfg.Timeout, func() (T, error) {
+	return within(ctx, a.cfg.Timeout, func() (T, error) {
 		defer func() {
 			a.mu.Lock()
 			delete(a.inflight, uuid)
@@ -98,7 +98,7 @@ func (a *Agent) bulk(ctx context.Context, conn hypervisor.Conn) (map[string]hype
 	a.bulkBusy = true
 	a.mu.Unlock()
 	t0 := time.Now()
-	stats, err := within(ctx, a.workers, a.cfg.Timeout, func() ([]hypervisor.Stats, error) {
+	stats, err := within(ctx, a.cfg.Timeout, func() ([]hypervisor.Stats, error) {
 		defer func() {
 			a.mu.Lock()
 			a.bulkBusy = false

@@ -124,13 +124,10 @@ func (a *Agent) send(ctx context.Context, kind, eventType, object string, data a
 	}
 	if waiting, _, _ := a.spool.Stats(); waiting == 0 {
 		perr := a.publish(ctx, key, body)
+		a.brokerState(0, perr)
 		if perr == nil {
-			if a.pubDown {
-				a.brokerState(0, nil)
-			}
 			return nil
 		}
-		a.brokerState(0, perr)
 		if err := a.spool.Append(key, body); err != nil {
 			a.health.spoolError(err)
 			return fmt.Errorf("the broker did not confirm the message (%w) and the spool refused it (%w): the message is lost", perr, err)
@@ -204,7 +201,7 @@ func (a *Agent) Heartbeat(ctx context.Context) agentmsg.Heartbeat {
 	}
 	a.health.fill(&hb)
 	if conn != nil && conn.Alive() {
-		if h, err := within(ctx, a.workers, a.cfg.Timeout, conn.Host); err == nil {
+		if h, err := within(ctx, a.cfg.Timeout, conn.Host); err == nil {
 			hb.LibvirtConnected = true
 			hb.LibvirtVersion, hb.HypervisorType, hb.HypervisorVersion = h.LibvirtVersion, h.HypervisorType, h.HypervisorVersion
 			hb.HostCPUs, hb.HostMemoryMB, hb.HostFreeMemoryMB = h.CPUs, h.MemoryKiB/1024, h.FreeMemoryKiB/1024
